@@ -1,0 +1,199 @@
+"""Code generation and the cryptography that keeps codes out of the database.
+
+A record never stores its code. It stores:
+
+* ``digest``: HMAC-SHA256 over the record's id and the code, under a key kept outside
+  the database. Binding the record id means a digest copied onto another parcel's
+  record does not verify there.
+* ``sealed``: the code encrypted with AES-256-GCM, the record id as associated data,
+  so the customer can be shown the code again without the database alone revealing it.
+
+Both keys are derived (HKDF) from one master secret per key id; ``key_id`` on the
+record names the master secret, so older keys keep working after a rotation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import os
+import re
+import secrets
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from uuid import UUID
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from .exceptions import ConfigurationError, InvalidInput
+
+logger = logging.getLogger(__name__)
+
+MIN_LENGTH = 4
+MAX_LENGTH = 10
+# Anything longer than this is rejected before any other work: a courier types a
+# handful of digits, never a kilobyte.
+MAX_INPUT_CHARS = 64
+MIN_KEY_CHARS = 32
+
+_DIGITS = re.compile(r"[0-9]+")
+_NONCE_BYTES = 12
+
+
+def generate(length: int) -> str:
+    """A uniformly random, zero-padded string of ``length`` ASCII digits."""
+    check_length(length)
+    return f"{secrets.randbelow(10**length):0{length}d}"
+
+
+def check_length(length: int) -> None:
+    if (
+        not isinstance(length, int)
+        or isinstance(length, bool)
+        or not MIN_LENGTH <= length <= MAX_LENGTH
+    ):
+        raise ConfigurationError(
+            f"Code length must be a whole number from {MIN_LENGTH} to {MAX_LENGTH}."
+        )
+
+
+def normalize(candidate: object) -> str:
+    """The submitted code as ASCII digits, or :class:`InvalidInput`.
+
+    Surrounding ASCII whitespace is forgiven (a copy-paste artefact); anything else
+    that is not 0-9 is refused: full-width digits, inner spaces, control characters.
+    The error never echoes the input.
+    """
+    if not isinstance(candidate, str):
+        raise InvalidInput("code", "The code must be a string of digits.")
+    if len(candidate) > MAX_INPUT_CHARS:
+        raise InvalidInput("code", "The code is too long.")
+    value = candidate.strip(" \t\r\n")
+    if not value or not value.isascii() or not _DIGITS.fullmatch(value):
+        raise InvalidInput("code", "The code must contain only the digits 0-9.")
+    if not MIN_LENGTH <= len(value) <= MAX_LENGTH:
+        raise InvalidInput(
+            "code", f"The code must have {MIN_LENGTH} to {MAX_LENGTH} digits."
+        )
+    return value
+
+
+@dataclass(frozen=True)
+class _Key:
+    key_id: str
+    secret: bytes
+
+    def _derive(self, purpose: bytes) -> bytes:
+        return HKDF(
+            algorithm=hashes.SHA256(),
+            length=32,
+            salt=b"saleor-delivery-otp",
+            info=purpose,
+        ).derive(self.secret)
+
+    @cached_property
+    def mac_key(self) -> bytes:
+        return self._derive(b"code-digest-v1")
+
+    @cached_property
+    def seal_key(self) -> AESGCM:
+        return AESGCM(self._derive(b"display-copy-v1"))
+
+
+def key_id_for(secret: bytes) -> str:
+    """A short public fingerprint that names a key on the records it protects."""
+    return hashlib.sha256(b"delivery-otp-key-id\x00" + secret).hexdigest()[:12]
+
+
+class Keyring:
+    """The master secrets, newest first. Only the first issues new codes."""
+
+    def __init__(self, secrets_: Sequence[str | bytes]):
+        if not secrets_:
+            raise ConfigurationError("At least one delivery-code key is needed.")
+        keys = []
+        for raw in secrets_:
+            secret = raw.encode() if isinstance(raw, str) else bytes(raw)
+            if len(secret) < MIN_KEY_CHARS:
+                raise ConfigurationError(
+                    f"Each delivery-code key needs at least {MIN_KEY_CHARS} characters."
+                )
+            keys.append(_Key(key_id_for(secret), secret))
+        self._keys = {key.key_id: key for key in keys}
+        self.current = keys[0]
+
+    @classmethod
+    def from_settings(cls) -> Keyring:
+        from django.conf import settings as django_settings
+
+        from .conf import settings
+
+        configured: Iterable[str | bytes] = settings.DELIVERY_OTP_KEYS or ()
+        if isinstance(configured, str | bytes):
+            configured = [configured]
+        configured = list(configured)
+        if configured:
+            return cls(configured)
+        _warn_derived_key()
+        derived = hashlib.sha256(
+            b"saleor-delivery-otp-fallback\x00" + django_settings.SECRET_KEY.encode()
+        ).hexdigest()
+        return cls([derived])
+
+    def _key(self, key_id: str) -> _Key:
+        try:
+            return self._keys[key_id]
+        except KeyError:
+            # The key was removed from the settings before its codes expired.
+            raise ConfigurationError(
+                "The key of this delivery code is not configured."
+            ) from None
+
+    def digest(self, record_id: UUID, code: str, key_id: str | None = None) -> bytes:
+        key = self.current if key_id is None else self._key(key_id)
+        return hmac.new(key.mac_key, _bind(record_id, code), hashlib.sha256).digest()
+
+    def matches(self, record_id: UUID, key_id: str, digest: bytes, code: str) -> bool:
+        """Constant-time check of a candidate code against a stored digest."""
+        return hmac.compare_digest(bytes(digest), self.digest(record_id, code, key_id))
+
+    def seal(self, record_id: UUID, code: str) -> bytes:
+        nonce = os.urandom(_NONCE_BYTES)
+        return nonce + self.current.seal_key.encrypt(
+            nonce, code.encode("ascii"), record_id.bytes
+        )
+
+    def open(self, record_id: UUID, key_id: str, sealed: bytes) -> str:
+        sealed = bytes(sealed)
+        try:
+            plain = self._key(key_id).seal_key.decrypt(
+                sealed[:_NONCE_BYTES], sealed[_NONCE_BYTES:], record_id.bytes
+            )
+        except InvalidTag:
+            raise ConfigurationError(
+                "The display copy of a code could not be opened."
+            ) from None
+        return plain.decode("ascii")
+
+
+def _bind(record_id: UUID, code: str) -> bytes:
+    return record_id.bytes + b"\x00" + code.encode("ascii")
+
+
+_warned = False
+
+
+def _warn_derived_key() -> None:
+    global _warned
+    if not _warned:
+        _warned = True
+        logger.warning(
+            "DELIVERY_OTP_KEYS is not set: delivery codes use a key derived from "
+            "SECRET_KEY. Set DELIVERY_OTP_KEYS so that rotating SECRET_KEY does not "
+            "invalidate issued codes."
+        )

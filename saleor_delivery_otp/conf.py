@@ -1,0 +1,65 @@
+"""Project-wide settings, each with its default and the reason for it.
+
+Every value can be set in Django's settings under the same name. The Saleor plugin
+overrides the per-channel ones (length, attempts, validity, resend limits) from its
+Dashboard configuration through :class:`saleor_delivery_otp.rules.CodeRules`; what is
+here is the fallback for a channel that sets nothing, and for code that runs outside
+a channel (Celery beat, the sandbox).
+"""
+
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings as django_settings
+
+
+class Settings:
+    """Reads ``DELIVERY_OTP_*`` from Django's settings, falling back to defaults."""
+
+    defaults: dict[str, Any] = {
+        # Secret keys for the code's HMAC and for the encrypted display copy, newest
+        # first. New codes use the first key; every listed key still verifies and
+        # displays the codes issued under it, so rotation is: prepend a new key, keep
+        # the old one until its codes have expired, then drop it. Empty means "derive
+        # one key from SECRET_KEY" (with a logged warning): it works, but rotating
+        # SECRET_KEY would then invalidate every issued code.
+        "DELIVERY_OTP_KEYS": [],
+        # Digits per code. Six gives 1 in 200,000 odds over five attempts, which is
+        # the figure marketplaces use for doorstep codes; 4 to 10 is accepted.
+        "DELIVERY_OTP_CODE_LENGTH": 6,
+        # Wrong codes before a code locks. The lock lives in the database, not in a
+        # cache, so a cache flush or a new courier device cannot reset it.
+        "DELIVERY_OTP_MAX_ATTEMPTS": 5,
+        # How long a code stays valid once its parcel ships. A delivery code proves a
+        # handover, not a login, so it lives as long as a parcel may be in transit or
+        # held at a pickup point, not the ten minutes of a login code.
+        "DELIVERY_OTP_VALIDITY": timedelta(days=30),
+        # Minimum pause between two e-mails of the same code asked for by the customer.
+        "DELIVERY_OTP_RESEND_COOLDOWN": timedelta(seconds=60),
+        # At most this many e-mails of one code per UTC day, the first one included.
+        "DELIVERY_OTP_RESEND_DAILY_CAP": 5,
+        # Dotted path of the callable that e-mails a code: ``sender(record, code)``.
+        # Celery calls it with the plain code read back from the encrypted copy, so
+        # the code never travels through the broker.
+        "DELIVERY_OTP_EMAIL_SENDER": (
+            "saleor_delivery_otp.emails.sending.send_code_email"
+        ),
+        # Dotted path of ``context(record) -> EmailContext``: who gets the e-mail and
+        # what it says about the order. The host adapter provides it, as it is the only
+        # code that reads the order (the Saleor layer, or the sandbox).
+        "DELIVERY_OTP_EMAIL_CONTEXT": "saleor_delivery_otp.saleor_host.email_context",
+        # Retries of a failed e-mail, with exponential backoff capped at
+        # DELIVERY_OTP_EMAIL_RETRY_BACKOFF_MAX seconds: about a day of SMTP outage.
+        "DELIVERY_OTP_EMAIL_MAX_RETRIES": 10,
+        "DELIVERY_OTP_EMAIL_RETRY_BACKOFF_MAX": 3600,
+        # Codes the periodic expiry task retires per query, to keep each UPDATE short.
+        "DELIVERY_OTP_EXPIRY_BATCH_SIZE": 500,
+    }
+
+    def __getattr__(self, name: str) -> Any:
+        if name in self.defaults:
+            return getattr(django_settings, name, self.defaults[name])
+        raise AttributeError(name)
+
+
+settings = Settings()

@@ -1,0 +1,1 @@
+"""The delivery-code e-mail: rendering and sending."""

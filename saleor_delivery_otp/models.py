@@ -1,0 +1,208 @@
+"""One record per parcel's code, an attempt log and a lifecycle log.
+
+Nothing here holds a plain code: see :mod:`saleor_delivery_otp.codes`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class CodeStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    VERIFIED = "verified", "Verified"
+    LOCKED = "locked", "Locked"
+    EXPIRED = "expired", "Expired"
+    REVOKED = "revoked", "Revoked"
+    SUPERSEDED = "superseded", "Superseded"
+
+
+class CodeScope(models.TextChoices):
+    # Issued at purchase, before any parcel exists; bound to the first parcel that
+    # needs a code, so the confirmation e-mail can carry it.
+    ORDER = "order", "Order"
+    # Issued for a further parcel when it is created.
+    PARCEL = "parcel", "Parcel"
+
+
+class SecretMixin(models.Model):
+    """What replaces the code: a keyed digest and an encrypted display copy."""
+
+    key_id = models.CharField(max_length=12)
+    digest = models.BinaryField(max_length=32)
+    sealed = models.BinaryField(max_length=64)
+    length = models.PositiveSmallIntegerField()
+
+    class Meta:
+        abstract = True
+
+
+class AttemptLimitMixin(models.Model):
+    """Wrong attempts are counted in the row itself, under a row lock."""
+
+    attempts = models.PositiveSmallIntegerField(default=0)
+    max_attempts = models.PositiveSmallIntegerField()
+
+    class Meta:
+        abstract = True
+
+    @property
+    def attempts_left(self) -> int:
+        return max(0, self.max_attempts - self.attempts)
+
+
+class ResendThrottleMixin(models.Model):
+    """Cooldown and daily cap of the code's e-mail, kept with the code."""
+
+    last_sent_at = models.DateTimeField(null=True, blank=True)
+    sends_day = models.DateField(null=True, blank=True)
+    sends_that_day = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+class DeliveryCode(SecretMixin, AttemptLimitMixin, ResendThrottleMixin, models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    order_id = models.UUIDField(db_index=True)
+    fulfillment_id = models.BigIntegerField(null=True, blank=True)
+    scope = models.CharField(max_length=16, choices=CodeScope.choices)
+    channel = models.CharField(max_length=255)
+    tracking_number = models.CharField(max_length=255, blank=True, default="")
+    status = models.CharField(
+        max_length=16, choices=CodeStatus.choices, default=CodeStatus.ACTIVE
+    )
+    # Why the status is what it is, when a person or a flow said so (revoke reason,
+    # staff override reason). Never a code.
+    status_reason = models.CharField(max_length=500, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    shipped_at = models.DateTimeField(null=True, blank=True)
+    # Null until the parcel ships: the validity runs from shipment.
+    expires_at = models.DateTimeField(null=True, blank=True)
+    verified_at = models.DateTimeField(null=True, blank=True)
+    verified_by = models.CharField(max_length=255, blank=True, default="")
+
+    class Meta:
+        db_table = "delivery_otp_code"
+        ordering = ("created_at",)
+        constraints = [
+            models.UniqueConstraint(
+                fields=["fulfillment_id"],
+                condition=Q(fulfillment_id__isnull=False) & ~Q(status="superseded"),
+                name="delivery_otp_one_current_code_per_parcel",
+            ),
+            models.UniqueConstraint(
+                fields=["order_id"],
+                condition=Q(scope="order") & ~Q(status="superseded"),
+                name="delivery_otp_one_order_level_code",
+            ),
+            models.CheckConstraint(
+                condition=Q(attempts__lte=models.F("max_attempts")),
+                name="delivery_otp_attempts_within_limit",
+            ),
+            models.CheckConstraint(
+                condition=Q(length__gte=4, length__lte=10),
+                name="delivery_otp_length_4_to_10",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["tracking_number"],
+                condition=~Q(tracking_number=""),
+                name="delivery_otp_tracking_idx",
+            ),
+            models.Index(
+                fields=["expires_at"],
+                condition=Q(status="active"),
+                name="delivery_otp_active_expiry_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        # Deliberately says nothing about the code itself.
+        return f"DeliveryCode {self.id} ({self.status})"
+
+    def is_usable(self, now: datetime) -> bool:
+        return self.status == CodeStatus.ACTIVE and not self.is_past_expiry(now)
+
+    def is_past_expiry(self, now: datetime) -> bool:
+        return self.expires_at is not None and self.expires_at <= now
+
+
+class AttemptOutcome(models.TextChoices):
+    ACCEPTED = "accepted", "Accepted"
+    WRONG_CODE = "wrong_code", "Wrong code"
+    # The wrong code that used up the last attempt.
+    LOCKED_NOW = "locked_now", "Wrong code, now locked"
+    LOCKED = "locked", "Code locked"
+    EXPIRED = "expired", "Code expired"
+    USED = "used", "Code already used"
+    REVOKED = "revoked", "Code revoked"
+    UNKNOWN = "unknown", "No code for this parcel"
+    AMBIGUOUS = "ambiguous", "Tracking number matches several parcels"
+
+
+class VerificationAttempt(models.Model):
+    """Every verify call that reached the engine: who, when, what it gave. No code."""
+
+    delivery_code = models.ForeignKey(
+        DeliveryCode,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="verification_attempts",
+    )
+    # "fulfillment:<id>" or "tracking:<number>": how the courier named the parcel.
+    lookup = models.CharField(max_length=300)
+    channel = models.CharField(max_length=255, blank=True, default="")
+    actor = models.CharField(max_length=255)
+    accepted = models.BooleanField()
+    outcome = models.CharField(max_length=16, choices=AttemptOutcome.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "delivery_otp_attempt"
+        ordering = ("created_at", "id")
+        indexes = [models.Index(fields=["lookup"], name="delivery_otp_attempt_lookup")]
+
+    def __str__(self) -> str:
+        return f"{self.lookup} {self.outcome} by {self.actor}"
+
+
+class EventType(models.TextChoices):
+    ISSUED = "issued", "Code issued"
+    BOUND = "bound", "Order code bound to a parcel"
+    TRACKING_UPDATED = "tracking_updated", "Tracking number recorded"
+    EMAIL_QUEUED = "email_queued", "Code e-mail queued"
+    EMAIL_SENT = "email_sent", "Code e-mail sent"
+    SUPERSEDED = "superseded", "Replaced by a new code"
+    REVOKED = "revoked", "Code revoked"
+    EXPIRED = "expired", "Code expired"
+    UNLOCKED = "unlocked", "Code unlocked by staff"
+    HANDOVER_WITHOUT_CODE = "handover_without_code", "Handed over without code"
+
+
+class CodeEvent(models.Model):
+    """The lifecycle of a code outside verification, for audit and the timeline."""
+
+    delivery_code = models.ForeignKey(
+        DeliveryCode, on_delete=models.CASCADE, related_name="events"
+    )
+    order_id = models.UUIDField(db_index=True)
+    type = models.CharField(max_length=32, choices=EventType.choices)
+    actor = models.CharField(max_length=255)
+    note = models.CharField(max_length=500, blank=True, default="")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "delivery_otp_event"
+        ordering = ("created_at", "id")
+
+    def __str__(self) -> str:
+        return f"{self.type} by {self.actor}"

@@ -1,0 +1,50 @@
+"""Per-channel limits for codes: length, attempts, validity and resend limits.
+
+The plugin builds one from its Dashboard configuration; code running outside a channel
+uses :meth:`CodeRules.from_settings`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from . import codes
+from .conf import settings
+from .exceptions import ConfigurationError
+
+MAX_ATTEMPTS_LIMIT = 20
+
+
+@dataclass(frozen=True)
+class CodeRules:
+    length: int
+    max_attempts: int
+    validity: timedelta
+    resend_cooldown: timedelta
+    resend_daily_cap: int
+
+    def __post_init__(self) -> None:
+        codes.check_length(self.length)
+        if not 1 <= self.max_attempts <= MAX_ATTEMPTS_LIMIT:
+            raise ConfigurationError(
+                f"The attempt limit must be from 1 to {MAX_ATTEMPTS_LIMIT}."
+            )
+        if self.validity <= timedelta(0):
+            raise ConfigurationError("The validity must be positive.")
+        if self.resend_cooldown < timedelta(0):
+            raise ConfigurationError("The resend cooldown cannot be negative.")
+        if self.resend_daily_cap < 1:
+            raise ConfigurationError("The daily resend cap must be at least 1.")
+
+    @classmethod
+    def from_settings(cls, **overrides: object) -> CodeRules:
+        values: dict[str, object] = {
+            "length": settings.DELIVERY_OTP_CODE_LENGTH,
+            "max_attempts": settings.DELIVERY_OTP_MAX_ATTEMPTS,
+            "validity": settings.DELIVERY_OTP_VALIDITY,
+            "resend_cooldown": settings.DELIVERY_OTP_RESEND_COOLDOWN,
+            "resend_daily_cap": settings.DELIVERY_OTP_RESEND_DAILY_CAP,
+        }
+        values.update(overrides)
+        return cls(**values)  # type: ignore[arg-type]

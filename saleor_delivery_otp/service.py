@@ -1,0 +1,748 @@
+"""The operations on delivery codes. Framework-light: Django's ORM, no Saleor.
+
+Every function validates its input before touching the database, so bad input
+raises :class:`~saleor_delivery_otp.exceptions.InvalidInput` and changes nothing.
+State changes that depend on the current state run on a locked row.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from . import codes
+from .audit import SYSTEM, Actor
+from .codes import Keyring
+from .exceptions import InvalidInput, InvalidState, NotFound, RateLimited
+from .models import (
+    AttemptOutcome,
+    CodeEvent,
+    CodeScope,
+    CodeStatus,
+    DeliveryCode,
+    EventType,
+    VerificationAttempt,
+)
+from .rules import CodeRules
+
+logger = logging.getLogger(__name__)
+
+MAX_TRACKING_CHARS = 255
+MAX_CHANNEL_CHARS = 255
+MAX_REASON_CHARS = 500
+_MAX_BIGINT = 2**63 - 1
+# Statuses in which a code is still the parcel's code and can change again.
+_OPEN = (CodeStatus.ACTIVE, CodeStatus.LOCKED)
+
+
+def _current() -> Any:
+    return DeliveryCode.objects.exclude(status=CodeStatus.SUPERSEDED)
+
+
+# --- input validation ----------------------------------------------------------
+
+
+def _uuid(value: object, field_name: str) -> uuid.UUID:
+    if isinstance(value, uuid.UUID):
+        return value
+    if isinstance(value, str) and len(value) <= 64:
+        try:
+            return uuid.UUID(value)
+        except ValueError:
+            pass
+    raise InvalidInput(field_name, f"{field_name} must be a UUID.")
+
+
+def _positive_int(value: object, field_name: str) -> int:
+    if (
+        isinstance(value, str)
+        and value.isascii()
+        and value.isdigit()
+        and len(value) < 20
+    ):
+        value = int(value)
+    if (
+        isinstance(value, int)
+        and not isinstance(value, bool)
+        and 0 < value <= _MAX_BIGINT
+    ):
+        return value
+    raise InvalidInput(field_name, f"{field_name} must be a positive integer.")
+
+
+def _text(value: object, field_name: str, max_chars: int, *, required: bool) -> str:
+    if not isinstance(value, str):
+        raise InvalidInput(field_name, f"{field_name} must be a string.")
+    if len(value) > max_chars:
+        raise InvalidInput(
+            field_name, f"{field_name} is longer than {max_chars} characters."
+        )
+    value = value.strip()
+    if required and not value:
+        raise InvalidInput(field_name, f"{field_name} must not be empty.")
+    if not value.isprintable():
+        raise InvalidInput(field_name, f"{field_name} contains control characters.")
+    return value
+
+
+@dataclass(frozen=True)
+class Lookup:
+    """How a courier names a parcel: its fulfillment id or its tracking number."""
+
+    fulfillment_id: int | None = None
+    tracking_number: str | None = None
+
+    def __post_init__(self) -> None:
+        if (self.fulfillment_id is None) == (self.tracking_number is None):
+            raise InvalidInput(
+                "parcel", "Give either a fulfillment id or a tracking number."
+            )
+        if self.fulfillment_id is not None:
+            object.__setattr__(
+                self,
+                "fulfillment_id",
+                _positive_int(self.fulfillment_id, "fulfillment_id"),
+            )
+        else:
+            object.__setattr__(
+                self,
+                "tracking_number",
+                _text(
+                    self.tracking_number,
+                    "tracking_number",
+                    MAX_TRACKING_CHARS,
+                    required=True,
+                ),
+            )
+
+    @property
+    def key(self) -> str:
+        if self.fulfillment_id is not None:
+            return f"fulfillment:{self.fulfillment_id}"
+        return f"tracking:{self.tracking_number}"
+
+    def records(self) -> Any:
+        if self.fulfillment_id is not None:
+            return _current().filter(fulfillment_id=self.fulfillment_id)
+        return _current().filter(tracking_number=self.tracking_number)
+
+
+# --- results -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IssueResult:
+    record: DeliveryCode
+    # A new code was generated (it should be e-mailed).
+    created: bool
+    # The order-level code was bound to this parcel (the customer already has it).
+    bound: bool = False
+
+
+@dataclass(frozen=True)
+class RevealedCode:
+    record: DeliveryCode
+    # The plain code while it can still be used, else None.
+    code: str | None = field(repr=False)
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """What the courier is told is only ``accepted`` and ``attempts_left``.
+
+    Every failure is built the same way, whatever its cause, so the answer does not
+    tell an unknown parcel from an expired code or a wrong one. ``outcome`` and
+    ``record`` are for the audit trail and the host's timeline only.
+    """
+
+    accepted: bool
+    attempts_left: int
+    outcome: AttemptOutcome
+    record: DeliveryCode | None = field(default=None, repr=False)
+
+    def public(self) -> dict[str, object]:
+        return {"accepted": self.accepted, "attempts_left": self.attempts_left}
+
+
+# --- issuing -------------------------------------------------------------------
+
+
+def _new_record(
+    keyring: Keyring, rules: CodeRules, actor: Actor, now: datetime, **fields: Any
+) -> DeliveryCode:
+    record = DeliveryCode(
+        id=uuid.uuid4(),
+        length=rules.length,
+        max_attempts=rules.max_attempts,
+        key_id=keyring.current.key_id,
+        created_at=now,
+        updated_at=now,
+        **fields,
+    )
+    plain = codes.generate(rules.length)
+    record.digest = keyring.digest(record.id, plain)
+    record.sealed = keyring.seal(record.id, plain)
+    record.save(force_insert=True)
+    log_event(record, EventType.ISSUED, actor, now=now)
+    return record
+
+
+def log_event(
+    record: DeliveryCode,
+    type_: EventType,
+    actor: Actor = SYSTEM,
+    note: str = "",
+    *,
+    now: datetime | None = None,
+) -> None:
+    CodeEvent.objects.create(
+        delivery_code=record,
+        order_id=record.order_id,
+        type=type_,
+        actor=str(actor),
+        note=note,
+        created_at=now or timezone.now(),
+    )
+
+
+def _defaults(
+    rules: CodeRules | None, keyring: Keyring | None, now: datetime | None
+) -> tuple[CodeRules, Keyring, datetime]:
+    return (
+        rules or CodeRules.from_settings(),
+        keyring or Keyring.from_settings(),
+        now or timezone.now(),
+    )
+
+
+def issue_for_order(
+    order_id: object,
+    *,
+    channel: str,
+    rules: CodeRules | None = None,
+    keyring: Keyring | None = None,
+    now: datetime | None = None,
+) -> IssueResult:
+    """The order-level code, issued once per order whatever the number of calls."""
+    order_uuid = _uuid(order_id, "order_id")
+    channel = _text(channel, "channel", MAX_CHANNEL_CHARS, required=True)
+    rules, keyring, now = _defaults(rules, keyring, now)
+
+    existing = _current().filter(order_id=order_uuid, scope=CodeScope.ORDER).first()
+    if existing is not None:
+        return IssueResult(existing, created=False)
+    try:
+        with transaction.atomic():
+            record = _new_record(
+                keyring,
+                rules,
+                SYSTEM,
+                now,
+                order_id=order_uuid,
+                scope=CodeScope.ORDER,
+                channel=channel,
+            )
+    except IntegrityError:
+        # Another worker issued it between our read and our insert.
+        existing = _current().get(order_id=order_uuid, scope=CodeScope.ORDER)
+        return IssueResult(existing, created=False)
+    return IssueResult(record, created=True)
+
+
+def issue_for_parcel(
+    order_id: object,
+    fulfillment_id: object,
+    *,
+    channel: str,
+    tracking_number: str = "",
+    rules: CodeRules | None = None,
+    keyring: Keyring | None = None,
+    now: datetime | None = None,
+) -> IssueResult:
+    """The parcel's code: the order-level one if still unbound, else a new one.
+
+    Idempotent per parcel: a repeated event returns the code it already has.
+    Shipping starts the validity clock.
+    """
+    order_uuid = _uuid(order_id, "order_id")
+    parcel_id = _positive_int(fulfillment_id, "fulfillment_id")
+    channel = _text(channel, "channel", MAX_CHANNEL_CHARS, required=True)
+    tracking = _text(
+        tracking_number, "tracking_number", MAX_TRACKING_CHARS, required=False
+    )
+    rules, keyring, now = _defaults(rules, keyring, now)
+
+    existing = _current().filter(fulfillment_id=parcel_id).first()
+    if existing is not None:
+        return IssueResult(existing, created=False)
+
+    expires_at = now + rules.validity
+    try:
+        with transaction.atomic():
+            order_code = (
+                DeliveryCode.objects.select_for_update()
+                .filter(
+                    order_id=order_uuid,
+                    scope=CodeScope.ORDER,
+                    fulfillment_id__isnull=True,
+                    status=CodeStatus.ACTIVE,
+                )
+                .first()
+            )
+            if order_code is not None:
+                order_code.fulfillment_id = parcel_id
+                order_code.tracking_number = tracking
+                order_code.shipped_at = now
+                order_code.expires_at = expires_at
+                order_code.updated_at = now
+                order_code.save(
+                    update_fields=[
+                        "fulfillment_id",
+                        "tracking_number",
+                        "shipped_at",
+                        "expires_at",
+                        "updated_at",
+                    ]
+                )
+                log_event(
+                    order_code,
+                    EventType.BOUND,
+                    note=f"fulfillment {parcel_id}",
+                    now=now,
+                )
+                return IssueResult(order_code, created=False, bound=True)
+            record = _new_record(
+                keyring,
+                rules,
+                SYSTEM,
+                now,
+                order_id=order_uuid,
+                fulfillment_id=parcel_id,
+                scope=CodeScope.PARCEL,
+                channel=channel,
+                tracking_number=tracking,
+                shipped_at=now,
+                expires_at=expires_at,
+            )
+    except IntegrityError:
+        existing = _current().get(fulfillment_id=parcel_id)
+        return IssueResult(existing, created=False)
+    return IssueResult(record, created=True)
+
+
+def record_tracking(fulfillment_id: object, tracking_number: str) -> int:
+    """Remember the parcel's tracking number so couriers can verify by it."""
+    parcel_id = _positive_int(fulfillment_id, "fulfillment_id")
+    tracking = _text(
+        tracking_number, "tracking_number", MAX_TRACKING_CHARS, required=False
+    )
+    now = timezone.now()
+    with transaction.atomic():
+        records = list(_current().select_for_update().filter(fulfillment_id=parcel_id))
+        for record in records:
+            if record.tracking_number == tracking:
+                continue
+            record.tracking_number = tracking
+            record.updated_at = now
+            record.save(update_fields=["tracking_number", "updated_at"])
+            log_event(
+                record,
+                EventType.TRACKING_UPDATED,
+                note=tracking[:MAX_REASON_CHARS],
+                now=now,
+            )
+    return len(records)
+
+
+# --- the customer --------------------------------------------------------------
+
+
+def reveal(
+    order_id: object, *, keyring: Keyring | None = None, now: datetime | None = None
+) -> list[RevealedCode]:
+    """The order's current codes, with the plain code of each one still usable.
+
+    Callers must have proved that the requester is the order's customer.
+    """
+    order_uuid = _uuid(order_id, "order_id")
+    keyring = keyring or Keyring.from_settings()
+    now = now or timezone.now()
+    revealed = []
+    for record in _current().filter(order_id=order_uuid):
+        code = None
+        if record.is_usable(now):
+            code = keyring.open(record.id, record.key_id, record.sealed)
+        revealed.append(RevealedCode(record, code))
+    return revealed
+
+
+def open_code(record: DeliveryCode, keyring: Keyring | None = None) -> str:
+    """The plain code of one record, for the e-mail task."""
+    keyring = keyring or Keyring.from_settings()
+    return keyring.open(record.id, record.key_id, record.sealed)
+
+
+def _day_end(day: date) -> datetime:
+    return datetime.combine(day + timedelta(days=1), time.min, tzinfo=timezone.UTC)
+
+
+def request_resend(
+    record_id: object,
+    *,
+    rules: CodeRules | None = None,
+    now: datetime | None = None,
+) -> DeliveryCode:
+    """Count one more e-mail of this code against its cooldown and daily cap.
+
+    The counters are updated on the locked row before the e-mail is queued, so
+    many rapid calls queue one e-mail.
+    """
+    pk = _uuid(record_id, "delivery_code_id")
+    rules = rules or CodeRules.from_settings()
+    now = now or timezone.now()
+    with transaction.atomic():
+        record = DeliveryCode.objects.select_for_update().filter(pk=pk).first()
+        if record is None:
+            raise NotFound("No such delivery code.")
+        if not record.is_usable(now):
+            raise InvalidState("This code can no longer be used, so it is not sent.")
+        _count_send(record, rules, now, enforce=True)
+        log_event(record, EventType.EMAIL_QUEUED, now=now)
+        schedule_email(record)
+    return record
+
+
+def _count_send(
+    record: DeliveryCode, rules: CodeRules, now: datetime, *, enforce: bool
+) -> None:
+    today = now.astimezone(timezone.UTC).date()
+    sends = record.sends_that_day if record.sends_day == today else 0
+    if enforce:
+        if record.last_sent_at is not None:
+            wait = record.last_sent_at + rules.resend_cooldown - now
+            if wait > timedelta(0):
+                raise RateLimited(
+                    "The code was sent moments ago; please wait before asking again.",
+                    retry_after=max(1, int(wait.total_seconds() + 0.999)),
+                )
+        if sends >= rules.resend_daily_cap:
+            raise RateLimited(
+                "The code was sent too many times today.",
+                retry_after=max(1, int((_day_end(today) - now).total_seconds())),
+            )
+    record.sends_day = today
+    record.sends_that_day = sends + 1
+    record.last_sent_at = now
+    record.updated_at = now
+    record.save(
+        update_fields=["sends_day", "sends_that_day", "last_sent_at", "updated_at"]
+    )
+
+
+def announce(
+    record: DeliveryCode, *, rules: CodeRules | None = None, now: datetime | None = None
+) -> None:
+    """Queue the first e-mail of a new code; it counts towards the resend limits."""
+    rules = rules or CodeRules.from_settings()
+    now = now or timezone.now()
+    with transaction.atomic():
+        _count_send(record, rules, now, enforce=False)
+        log_event(record, EventType.EMAIL_QUEUED, now=now)
+        schedule_email(record)
+
+
+def schedule_email(record: DeliveryCode) -> None:
+    """Queue the e-mail task after commit, with the record id only."""
+    from .tasks import send_code_email_task
+
+    record_id = str(record.id)
+    transaction.on_commit(lambda: send_code_email_task.delay(record_id))
+
+
+# --- the courier ---------------------------------------------------------------
+
+
+def verify(
+    lookup: Lookup,
+    code: object,
+    actor: Actor,
+    *,
+    channel: str | None = None,
+    rules: CodeRules | None = None,
+    keyring: Keyring | None = None,
+    now: datetime | None = None,
+) -> VerifyResult:
+    """Check a code at the door. Atomic, single use, limited attempts.
+
+    A malformed code raises :class:`InvalidInput` and costs no attempt. Anything
+    else is one audited attempt: at most three queries (lock, update, log) on a
+    parcel with a live code.
+    """
+    if not isinstance(lookup, Lookup):
+        raise InvalidInput(
+            "parcel", "Give either a fulfillment id or a tracking number."
+        )
+    candidate = codes.normalize(code)
+    if channel is not None:
+        channel = _text(channel, "channel", MAX_CHANNEL_CHARS, required=True)
+    rules, keyring, now = _defaults(rules, keyring, now)
+
+    with transaction.atomic():
+        records = lookup.records().select_for_update()
+        if channel is not None:
+            records = records.filter(channel=channel)
+        found = list(records[:2])
+        record, outcome = _pick(found, now)
+        if outcome is not None:
+            # Spend the same hashing work as a real check, so that a missing parcel
+            # does not answer faster than a wrong code.
+            keyring.digest(uuid.UUID(int=0), candidate)
+            return _refuse(lookup, record, outcome, actor, channel, rules, now)
+
+        assert record is not None
+        record.attempts += 1
+        record.updated_at = now
+        if keyring.matches(record.id, record.key_id, record.digest, candidate):
+            record.status = CodeStatus.VERIFIED
+            record.verified_at = now
+            record.verified_by = str(actor)
+            outcome = AttemptOutcome.ACCEPTED
+        elif record.attempts >= record.max_attempts:
+            record.status = CodeStatus.LOCKED
+            outcome = AttemptOutcome.LOCKED_NOW
+        else:
+            outcome = AttemptOutcome.WRONG_CODE
+        record.save(
+            update_fields=[
+                "attempts",
+                "status",
+                "verified_at",
+                "verified_by",
+                "updated_at",
+            ]
+        )
+        _log_attempt(lookup, record, outcome, actor, channel, now)
+    accepted = outcome is AttemptOutcome.ACCEPTED
+    return VerifyResult(
+        accepted, record.attempts_left if not accepted else 0, outcome, record
+    )
+
+
+_OUTCOME_FOR_STATUS = {
+    CodeStatus.VERIFIED: AttemptOutcome.USED,
+    CodeStatus.LOCKED: AttemptOutcome.LOCKED,
+    CodeStatus.EXPIRED: AttemptOutcome.EXPIRED,
+    CodeStatus.REVOKED: AttemptOutcome.REVOKED,
+}
+
+
+def _pick(
+    found: list[DeliveryCode], now: datetime
+) -> tuple[DeliveryCode | None, AttemptOutcome | None]:
+    """The record to check, or why there is none (outcome set)."""
+    if not found:
+        return None, AttemptOutcome.UNKNOWN
+    if len(found) > 1:
+        return None, AttemptOutcome.AMBIGUOUS
+    record = found[0]
+    if record.status != CodeStatus.ACTIVE:
+        return record, _OUTCOME_FOR_STATUS[CodeStatus(record.status)]
+    if record.is_past_expiry(now):
+        record.status = CodeStatus.EXPIRED
+        record.updated_at = now
+        record.save(update_fields=["status", "updated_at"])
+        return record, AttemptOutcome.EXPIRED
+    return record, None
+
+
+def _refuse(
+    lookup: Lookup,
+    record: DeliveryCode | None,
+    outcome: AttemptOutcome,
+    actor: Actor,
+    channel: str | None,
+    rules: CodeRules,
+    now: datetime,
+) -> VerifyResult:
+    """A failure without a live code, answered like a wrong code would be.
+
+    Attempts left are counted from the log for this parcel name, so an unknown
+    parcel runs down from the limit to zero exactly as a real one does.
+    """
+    limit = record.max_attempts if record is not None else rules.max_attempts
+    failures = VerificationAttempt.objects.filter(
+        lookup=lookup.key, accepted=False
+    ).count()
+    _log_attempt(lookup, record, outcome, actor, channel, now)
+    return VerifyResult(False, max(0, limit - failures - 1), outcome, record)
+
+
+def _log_attempt(
+    lookup: Lookup,
+    record: DeliveryCode | None,
+    outcome: AttemptOutcome,
+    actor: Actor,
+    channel: str | None,
+    now: datetime,
+) -> None:
+    VerificationAttempt.objects.create(
+        delivery_code=record,
+        lookup=lookup.key,
+        channel=channel or "",
+        actor=str(actor),
+        accepted=outcome is AttemptOutcome.ACCEPTED,
+        outcome=outcome,
+        created_at=now,
+    )
+
+
+# --- staff and lifecycle -------------------------------------------------------
+
+
+def _locked_record(record_id: object) -> DeliveryCode:
+    pk = _uuid(record_id, "delivery_code_id")
+    record = DeliveryCode.objects.select_for_update().filter(pk=pk).first()
+    if record is None:
+        raise NotFound("No such delivery code.")
+    return record
+
+
+def regenerate(
+    record_id: object,
+    *,
+    actor: Actor,
+    rules: CodeRules | None = None,
+    keyring: Keyring | None = None,
+    now: datetime | None = None,
+) -> DeliveryCode:
+    """Replace a code by a new one (lost, leaked or expired). The old one dies."""
+    rules, keyring, now = _defaults(rules, keyring, now)
+    with transaction.atomic():
+        old = _locked_record(record_id)
+        if old.status not in (*_OPEN, CodeStatus.EXPIRED):
+            raise InvalidState(f"A {old.status} code cannot be replaced.")
+        old.status = CodeStatus.SUPERSEDED
+        old.updated_at = now
+        old.save(update_fields=["status", "updated_at"])
+        log_event(old, EventType.SUPERSEDED, actor, now=now)
+        return _new_record(
+            keyring,
+            rules,
+            actor,
+            now,
+            order_id=old.order_id,
+            fulfillment_id=old.fulfillment_id,
+            scope=old.scope,
+            channel=old.channel,
+            tracking_number=old.tracking_number,
+            shipped_at=old.shipped_at,
+            expires_at=now + rules.validity if old.fulfillment_id else None,
+        )
+
+
+def revoke(
+    order_id: object,
+    *,
+    reason: str,
+    fulfillment_id: object | None = None,
+    actor: Actor = SYSTEM,
+) -> int:
+    """Retire the open codes of an order, or of one of its parcels (cancel, refund)."""
+    order_uuid = _uuid(order_id, "order_id")
+    reason = _text(reason, "reason", MAX_REASON_CHARS, required=True)
+    records = _current().filter(order_id=order_uuid, status__in=_OPEN)
+    if fulfillment_id is not None:
+        records = records.filter(
+            fulfillment_id=_positive_int(fulfillment_id, "fulfillment_id")
+        )
+    now = timezone.now()
+    with transaction.atomic():
+        revoked = list(records.select_for_update())
+        for record in revoked:
+            record.status = CodeStatus.REVOKED
+            record.status_reason = reason
+            record.updated_at = now
+            record.save(update_fields=["status", "status_reason", "updated_at"])
+            log_event(record, EventType.REVOKED, actor, reason, now=now)
+    return len(revoked)
+
+
+def expire_due(*, now: datetime | None = None, batch_size: int = 500) -> int:
+    """Mark active codes past their expiry as expired; returns how many."""
+    now = now or timezone.now()
+    expired = 0
+    while True:
+        with transaction.atomic():
+            batch = list(
+                DeliveryCode.objects.select_for_update(skip_locked=True)
+                .filter(status=CodeStatus.ACTIVE, expires_at__lte=now)
+                .order_by("expires_at")[:batch_size]
+            )
+            if not batch:
+                return expired
+            DeliveryCode.objects.filter(pk__in=[r.pk for r in batch]).update(
+                status=CodeStatus.EXPIRED, updated_at=now
+            )
+            CodeEvent.objects.bulk_create(
+                CodeEvent(
+                    delivery_code=r,
+                    order_id=r.order_id,
+                    type=EventType.EXPIRED,
+                    actor=str(SYSTEM),
+                    created_at=now,
+                )
+                for r in batch
+            )
+        expired += len(batch)
+
+
+def unlock(record_id: object, *, actor: Actor, reason: str) -> DeliveryCode:
+    """Give a locked code its attempts back, e.g. after the customer called in."""
+    reason = _text(reason, "reason", MAX_REASON_CHARS, required=True)
+    now = timezone.now()
+    with transaction.atomic():
+        record = _locked_record(record_id)
+        if record.status != CodeStatus.LOCKED:
+            raise InvalidState("Only a locked code can be unlocked.")
+        record.status = CodeStatus.ACTIVE
+        record.attempts = 0
+        record.updated_at = now
+        record.save(update_fields=["status", "attempts", "updated_at"])
+        log_event(record, EventType.UNLOCKED, actor, reason, now=now)
+    return record
+
+
+def handover_without_code(
+    record_id: object, *, actor: Actor, reason: str
+) -> DeliveryCode:
+    """Staff record that the parcel was handed over without its code, and why."""
+    reason = _text(reason, "reason", MAX_REASON_CHARS, required=True)
+    now = timezone.now()
+    with transaction.atomic():
+        record = _locked_record(record_id)
+        if record.status not in (*_OPEN, CodeStatus.EXPIRED):
+            raise InvalidState(f"A {record.status} code cannot be overridden.")
+        if record.fulfillment_id is None:
+            raise InvalidState("This code is not bound to a parcel yet.")
+        record.status = CodeStatus.VERIFIED
+        record.status_reason = reason
+        record.verified_at = now
+        record.verified_by = str(actor)
+        record.updated_at = now
+        record.save(
+            update_fields=[
+                "status",
+                "status_reason",
+                "verified_at",
+                "verified_by",
+                "updated_at",
+            ]
+        )
+        log_event(record, EventType.HANDOVER_WITHOUT_CODE, actor, reason, now=now)
+    return record

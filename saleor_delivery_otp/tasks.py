@@ -1,0 +1,70 @@
+"""Celery tasks. Arguments carry record ids only: broker messages sit in Redis, in
+plain sight of anyone who can read it, so a plain code never goes there.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+from django.utils.module_loading import import_string
+
+from . import service
+from .conf import settings
+from .models import CodeStatus, DeliveryCode, EventType
+
+logger = logging.getLogger(__name__)
+
+
+class CodeEmailFailed(Exception):
+    """Raised in place of the sender's own error, whose text is not ours to trust:
+    an SMTP server may echo part of the message, and the message holds the code."""
+
+
+@shared_task(
+    bind=True,
+    name="saleor_delivery_otp.send_code_email",
+    autoretry_for=(CodeEmailFailed,),
+    retry_backoff=True,
+    retry_backoff_max=settings.DELIVERY_OTP_EMAIL_RETRY_BACKOFF_MAX,
+    retry_jitter=True,
+    max_retries=settings.DELIVERY_OTP_EMAIL_MAX_RETRIES,
+    acks_late=True,
+)
+def send_code_email_task(self, delivery_code_id: str) -> bool:
+    """E-mail one code to its customer; returns whether a message went out."""
+    record = DeliveryCode.objects.filter(pk=delivery_code_id).first()
+    if record is None or record.status != CodeStatus.ACTIVE:
+        # Verified, revoked or replaced since it was queued: nothing to send.
+        logger.info(
+            "Delivery code e-mail skipped: code %s is gone or not active.",
+            delivery_code_id,
+        )
+        return False
+    sender = import_string(settings.DELIVERY_OTP_EMAIL_SENDER)
+    try:
+        sender(record, service.open_code(record))
+    except Exception as exc:
+        logger.warning(
+            "Delivery code e-mail for %s failed (%s); attempt %s will be retried.",
+            delivery_code_id,
+            type(exc).__name__,
+            self.request.retries + 1,
+        )
+        raise CodeEmailFailed(type(exc).__name__) from None
+    service.log_event(record, EventType.EMAIL_SENT)
+    return True
+
+
+@shared_task(
+    name="saleor_delivery_otp.expire_codes",
+    autoretry_for=(Exception,),
+    retry_backoff=True,
+    max_retries=5,
+)
+def expire_codes_task() -> int:
+    """Periodic: retire codes whose validity has run out. Schedule it with beat."""
+    expired = service.expire_due(batch_size=settings.DELIVERY_OTP_EXPIRY_BATCH_SIZE)
+    if expired:
+        logger.info("Expired %d delivery codes.", expired)
+    return expired

@@ -1,0 +1,66 @@
+import uuid
+from datetime import timedelta
+
+import pytest
+
+from saleor_delivery_otp import service
+from saleor_delivery_otp.audit import Actor, ActorKind
+from saleor_delivery_otp.codes import Keyring
+from saleor_delivery_otp.rules import CodeRules
+
+COURIER = Actor(ActorKind.APP, "17", "Courier app")
+STAFF = Actor(ActorKind.STAFF, "5", "staff@example.com")
+
+
+@pytest.fixture
+def rules():
+    return CodeRules(
+        length=6,
+        max_attempts=5,
+        validity=timedelta(days=30),
+        resend_cooldown=timedelta(seconds=60),
+        resend_daily_cap=5,
+    )
+
+
+@pytest.fixture
+def keyring():
+    return Keyring.from_settings()
+
+
+@pytest.fixture
+def order_id():
+    return uuid.uuid4()
+
+
+class Parcels:
+    """Issues shipped parcels with codes, and reads their codes back as a customer."""
+
+    def __init__(self, rules):
+        self.rules = rules
+        self._next_fulfillment = 1000
+
+    def ship(self, order_id=None, *, tracking="", channel="default-channel"):
+        self._next_fulfillment += 1
+        result = service.issue_for_parcel(
+            order_id or uuid.uuid4(),
+            self._next_fulfillment,
+            channel=channel,
+            tracking_number=tracking,
+            rules=self.rules,
+        )
+        return result.record
+
+    @staticmethod
+    def code_of(record):
+        return service.open_code(record)
+
+
+@pytest.fixture
+def parcels(rules):
+    return Parcels(rules)
+
+
+def wrong_code(code: str) -> str:
+    """A code of the same length that differs from ``code`` in its last digit."""
+    return code[:-1] + str((int(code[-1]) + 1) % 10)

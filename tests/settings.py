@@ -1,0 +1,46 @@
+"""Django settings for the CI tier: the engine on a real PostgreSQL and Redis.
+
+Connection details come from the environment so the same tests run anywhere:
+DELIVERY_OTP_TEST_DB_HOST/PORT/USER/PASSWORD/NAME and DELIVERY_OTP_TEST_REDIS_URL.
+"""
+
+import os
+
+SECRET_KEY = "tests-only-not-secret"
+USE_TZ = True
+TIME_ZONE = "UTC"
+INSTALLED_APPS = [
+    "django.contrib.contenttypes",
+    "django.contrib.auth",
+    "saleor_delivery_otp",
+]
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.postgresql",
+        "HOST": os.environ.get("DELIVERY_OTP_TEST_DB_HOST", "127.0.0.1"),
+        "PORT": os.environ.get("DELIVERY_OTP_TEST_DB_PORT", "5432"),
+        "USER": os.environ.get("DELIVERY_OTP_TEST_DB_USER", "postgres"),
+        "PASSWORD": os.environ.get("DELIVERY_OTP_TEST_DB_PASSWORD", ""),
+        "NAME": os.environ.get("DELIVERY_OTP_TEST_DB_NAME", "delivery_otp"),
+    }
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = os.environ.get("DELIVERY_OTP_TEST_REDIS_URL", "redis://127.0.0.1:6379/7")
+CELERY_BROKER_URL = REDIS_URL
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_ALWAYS_EAGER = False
+
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+DEFAULT_FROM_EMAIL = "shop@example.com"
+
+DELIVERY_OTP_KEYS = [
+    "test-key-0123456789abcdef0123456789abcdef",
+]
+DELIVERY_OTP_EMAIL_CONTEXT = "tests.hosts.email_context"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "root": {"level": "DEBUG"},
+}

@@ -1,0 +1,117 @@
+"""Issuing codes for orders and parcels; binding; idempotency (security bar row 22)."""
+
+import uuid
+
+import pytest
+
+from saleor_delivery_otp import service
+from saleor_delivery_otp.exceptions import InvalidInput
+from saleor_delivery_otp.models import CodeEvent, CodeScope, CodeStatus, DeliveryCode
+
+pytestmark = pytest.mark.django_db
+
+
+def test_order_code_is_issued_once_however_often_asked(order_id, rules):
+    first = service.issue_for_order(order_id, channel="eu", rules=rules)
+    again = service.issue_for_order(order_id, channel="eu", rules=rules)
+
+    assert first.created and not again.created
+    assert again.record.pk == first.record.pk
+    assert DeliveryCode.objects.filter(order_id=order_id).count() == 1
+    assert first.record.expires_at is None  # the clock starts at shipment
+
+
+def test_first_parcel_takes_the_order_code_and_later_parcels_get_their_own(
+    order_id, rules
+):
+    order_code = service.issue_for_order(order_id, channel="eu", rules=rules).record
+
+    first = service.issue_for_parcel(
+        order_id, 1, channel="eu", tracking_number="TRK1", rules=rules
+    )
+    second = service.issue_for_parcel(order_id, 2, channel="eu", rules=rules)
+
+    assert first.bound and not first.created
+    assert first.record.pk == order_code.pk
+    assert first.record.fulfillment_id == 1
+    assert first.record.tracking_number == "TRK1"
+    assert first.record.expires_at == first.record.shipped_at + rules.validity
+    assert second.created and second.record.scope == CodeScope.PARCEL
+    assert second.record.pk != first.record.pk
+    assert DeliveryCode.objects.filter(order_id=order_id).count() == 2
+
+
+def test_same_parcel_event_twice_gives_one_code(order_id, rules):
+    first = service.issue_for_parcel(order_id, 7, channel="eu", rules=rules)
+    again = service.issue_for_parcel(order_id, 7, channel="eu", rules=rules)
+
+    assert first.created
+    assert not again.created and not again.bound
+    assert again.record.pk == first.record.pk
+    assert service.open_code(again.record) == service.open_code(first.record)
+    assert DeliveryCode.objects.filter(fulfillment_id=7).count() == 1
+
+
+def test_issued_code_has_configured_length_and_limit(order_id, rules):
+    from dataclasses import replace
+
+    record = service.issue_for_order(
+        order_id, channel="eu", rules=replace(rules, length=8, max_attempts=3)
+    ).record
+
+    assert len(service.open_code(record)) == 8
+    assert record.max_attempts == 3
+    assert record.status == CodeStatus.ACTIVE
+
+
+def test_tracking_number_update_is_recorded(order_id, rules):
+    record = service.issue_for_parcel(order_id, 9, channel="eu", rules=rules).record
+
+    assert service.record_tracking(9, "  JD014600006281  ") == 1
+
+    record.refresh_from_db()
+    assert record.tracking_number == "JD014600006281"
+    assert CodeEvent.objects.filter(
+        delivery_code=record, type="tracking_updated"
+    ).exists()
+
+
+@pytest.mark.parametrize(
+    ("call", "field"),
+    [
+        (lambda: service.issue_for_order("not-a-uuid", channel="eu"), "order_id"),
+        (lambda: service.issue_for_order(None, channel="eu"), "order_id"),
+        (lambda: service.issue_for_order(uuid.uuid4(), channel=""), "channel"),
+        (lambda: service.issue_for_order(uuid.uuid4(), channel="x" * 300), "channel"),
+        (
+            lambda: service.issue_for_parcel(uuid.uuid4(), -1, channel="eu"),
+            "fulfillment_id",
+        ),
+        (
+            lambda: service.issue_for_parcel(uuid.uuid4(), "1e9", channel="eu"),
+            "fulfillment_id",
+        ),
+        (
+            lambda: service.issue_for_parcel(uuid.uuid4(), True, channel="eu"),
+            "fulfillment_id",
+        ),
+        (
+            lambda: service.issue_for_parcel(uuid.uuid4(), 2**64, channel="eu"),
+            "fulfillment_id",
+        ),
+        (
+            lambda: service.issue_for_parcel(
+                uuid.uuid4(), 1, channel="eu", tracking_number="a\x00b"
+            ),
+            "tracking_number",
+        ),
+        (lambda: service.record_tracking(1, "t" * 256), "tracking_number"),
+    ],
+)
+def test_bad_input_is_refused_and_changes_nothing(call, field):
+    with pytest.raises(InvalidInput) as error:
+        call()
+
+    assert error.value.field == field
+    assert DeliveryCode.objects.count() == 0
+    assert CodeEvent.objects.count() == 0
