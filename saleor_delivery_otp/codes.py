@@ -14,6 +14,7 @@ record names the master secret, so older keys keep working after a rotation.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import logging
@@ -21,7 +22,7 @@ import os
 import re
 import secrets
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from uuid import UUID
 
@@ -45,10 +46,21 @@ _DIGITS = re.compile(r"[0-9]+")
 _NONCE_BYTES = 12
 
 
-def generate(length: int) -> str:
+class PlainCode(str):
+    """A plain code. Its repr is masked, so error reporters that record local
+    variables (Sentry does by default), tracebacks and debuggers do not show it;
+    ``str()`` and formatting still give the digits, for the e-mail."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "'<delivery code>'"
+
+
+def generate(length: int) -> PlainCode:
     """A uniformly random, zero-padded string of ``length`` ASCII digits."""
     check_length(length)
-    return f"{secrets.randbelow(10**length):0{length}d}"
+    return PlainCode(f"{secrets.randbelow(10**length):0{length}d}")
 
 
 def check_length(length: int) -> None:
@@ -62,7 +74,7 @@ def check_length(length: int) -> None:
         )
 
 
-def normalize(candidate: object) -> str:
+def normalize(candidate: object) -> PlainCode:
     """The submitted code as ASCII digits, or :class:`InvalidInput`.
 
     Surrounding ASCII whitespace is forgiven (a copy-paste artefact); anything else
@@ -80,13 +92,13 @@ def normalize(candidate: object) -> str:
         raise InvalidInput(
             "code", f"The code must have {MIN_LENGTH} to {MAX_LENGTH} digits."
         )
-    return value
+    return PlainCode(value)
 
 
 @dataclass(frozen=True)
 class _Key:
     key_id: str
-    secret: bytes
+    secret: bytes = field(repr=False)
 
     def _derive(self, purpose: bytes) -> bytes:
         return HKDF(
@@ -136,14 +148,13 @@ class Keyring:
         configured: Iterable[str | bytes] = settings.DELIVERY_OTP_KEYS or ()
         if isinstance(configured, str | bytes):
             configured = [configured]
-        configured = list(configured)
         if configured:
-            return cls(configured)
+            return _keyring(tuple(configured))
         _warn_derived_key()
         derived = hashlib.sha256(
             b"saleor-delivery-otp-fallback\x00" + django_settings.SECRET_KEY.encode()
         ).hexdigest()
-        return cls([derived])
+        return _keyring((derived,))
 
     def _key(self, key_id: str) -> _Key:
         try:
@@ -168,7 +179,7 @@ class Keyring:
             nonce, code.encode("ascii"), record_id.bytes
         )
 
-    def open(self, record_id: UUID, key_id: str, sealed: bytes) -> str:
+    def open(self, record_id: UUID, key_id: str, sealed: bytes) -> PlainCode:
         sealed = bytes(sealed)
         try:
             plain = self._key(key_id).seal_key.decrypt(
@@ -178,7 +189,13 @@ class Keyring:
             raise ConfigurationError(
                 "The display copy of a code could not be opened."
             ) from None
-        return plain.decode("ascii")
+        return PlainCode(plain.decode("ascii"))
+
+
+@functools.lru_cache(maxsize=8)
+def _keyring(secrets_: tuple[str | bytes, ...]) -> Keyring:
+    # Deriving keys costs more than a verify's HMAC: keep them per configured set.
+    return Keyring(secrets_)
 
 
 def _bind(record_id: UUID, code: str) -> bytes:
