@@ -127,10 +127,34 @@ class Lookup:
             return f"fulfillment:{self.fulfillment_id}"
         return f"tracking:{self.tracking_number}"
 
-    def records(self) -> Any:
-        if self.fulfillment_id is not None:
-            return _current().filter(fulfillment_id=self.fulfillment_id)
-        return _current().filter(tracking_number=self.tracking_number)
+    def lock_records(self, channel: str | None) -> list[DeliveryCode]:
+        """The parcel's current codes (at most two, enough to see ambiguity),
+        locked. Plain SQL: building this query through the ORM cost a quarter of
+        a verify's time."""
+        column, value = (
+            ("fulfillment_id", self.fulfillment_id)
+            if self.fulfillment_id is not None
+            else ("tracking_number", self.tracking_number)
+        )
+        sql = _LOCK_SQL[column, channel is not None]
+        if connection.features.has_select_for_update:
+            sql += " FOR UPDATE"
+        params = [value, CodeStatus.SUPERSEDED.value]
+        if channel is not None:
+            params.append(channel)
+        return list(DeliveryCode.objects.raw(sql, params))
+
+
+_LOCK_SQL = {
+    (column, by_channel): (
+        f"SELECT * FROM {DeliveryCode._meta.db_table} "  # noqa: S608 (constants only)
+        f"WHERE {column} = %s AND status <> %s"
+        + (" AND channel = %s" if by_channel else "")
+        + " LIMIT 2"
+    )
+    for column in ("fulfillment_id", "tracking_number")
+    for by_channel in (False, True)
+}
 
 
 # --- results -------------------------------------------------------------------
@@ -494,12 +518,7 @@ def verify(
     rules, keyring, now = _defaults(rules, keyring, now)
 
     with transaction.atomic():
-        # No ORDER BY: at most two rows can match, and sorting them costs time.
-        records = lookup.records().select_for_update().order_by()
-        if channel is not None:
-            records = records.filter(channel=channel)
-        found = list(records[:2])
-        record, outcome = _pick(found, now)
+        record, outcome = _pick(lookup.lock_records(channel), now)
         if outcome is not None:
             # Spend the same hashing work as a real check, so that a missing parcel
             # does not answer faster than a wrong code.
