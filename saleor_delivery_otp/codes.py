@@ -77,8 +77,9 @@ def check_length(length: int) -> None:
 def normalize(candidate: object) -> PlainCode:
     """The submitted code as ASCII digits, or :class:`InvalidInput`.
 
-    Surrounding ASCII whitespace is forgiven (a copy-paste artefact); anything else
-    that is not 0-9 is refused: full-width digits, inner spaces, control characters.
+    Surrounding spaces, tabs and line breaks are forgiven (copy-paste artefacts);
+    anything else that is not 0-9 is refused: full-width digits, inner spaces,
+    control characters.
     The error never echoes the input.
     """
     if not isinstance(candidate, str):

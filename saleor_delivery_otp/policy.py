@@ -126,8 +126,10 @@ def parcel_decision(policy: Policy, lines: Iterable[Line]) -> Decision:
         for line in shippable
         if line.flag is ProductFlag.DEFAULT and policy.in_scope(line)
     ]
-    over = _value_over_threshold(policy, in_scope)
-    ids = always + (tuple(line.line_id for line in in_scope) if over else ())
+    over = _currencies_over_threshold(policy, in_scope)
+    ids = always + tuple(
+        line.line_id for line in in_scope if line.currency.upper() in over
+    )
     return Decision(bool(ids), ids)
 
 
@@ -136,15 +138,15 @@ def order_decision(policy: Policy, lines: Iterable[Line]) -> Decision:
     return parcel_decision(policy, lines)
 
 
-def _value_over_threshold(policy: Policy, lines: list[Line]) -> bool:
+def _currencies_over_threshold(policy: Policy, lines: list[Line]) -> set[str]:
     totals: dict[str, Decimal] = {}
     for line in lines:
         currency = line.currency.upper()
         totals[currency] = totals.get(currency, Decimal(0)) + (
             line.unit_price_gross * line.quantity
         )
-    for currency, total in totals.items():
-        threshold = policy.threshold(currency)
-        if threshold is not None and total > threshold:
-            return True
-    return False
+    return {
+        currency
+        for currency, total in totals.items()
+        if (threshold := policy.threshold(currency)) is not None and total > threshold
+    }
