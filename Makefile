@@ -1,6 +1,6 @@
 # Two commands set everything up on a fresh machine:
 #   make demo   - builds .venv and walks the engine through a delivery, step by step
-#   make test   - builds .venv and runs the CI tier (needs PostgreSQL and Redis)
+#   make test   - builds .venv, lints (ruff, mypy) and runs the CI tier (needs PostgreSQL and Redis)
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
@@ -19,6 +19,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 	$(VENV)/bin/pytest
 
 lint: $(STAMP)
