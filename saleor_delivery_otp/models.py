@@ -160,6 +160,7 @@ class VerificationAttempt(models.Model):
     )
     # "fulfillment:<id>" or "tracking:<number>": how the courier named the parcel.
     lookup = models.CharField(max_length=300)
+    # The channel of the code tried, when there was one.
     channel = models.CharField(max_length=255, blank=True, default="")
     actor = models.CharField(max_length=255)
     accepted = models.BooleanField()

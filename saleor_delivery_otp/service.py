@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -127,7 +128,7 @@ class Lookup:
             return f"fulfillment:{self.fulfillment_id}"
         return f"tracking:{self.tracking_number}"
 
-    def lock_records(self, channel: str | None) -> list[DeliveryCode]:
+    def lock_records(self, channels: tuple[str, ...] | None) -> list[DeliveryCode]:
         """The parcel's current codes (at most two, enough to see ambiguity),
         locked. Plain SQL: building this query through the ORM cost a quarter of
         a verify's time."""
@@ -136,24 +137,23 @@ class Lookup:
             if self.fulfillment_id is not None
             else ("tracking_number", self.tracking_number)
         )
-        sql = _LOCK_SQL[column, channel is not None]
+        params: list[object] = [value, CodeStatus.SUPERSEDED.value]
+        sql = _LOCK_SQL[column]
+        if channels is not None:
+            sql += " AND channel IN ({})".format(", ".join(["%s"] * len(channels)))
+            params.extend(channels)
+        sql += " LIMIT 2"
         if connection.features.has_select_for_update:
             sql += " FOR UPDATE"
-        params = [value, CodeStatus.SUPERSEDED.value]
-        if channel is not None:
-            params.append(channel)
         return list(DeliveryCode.objects.raw(sql, params))
 
 
 _LOCK_SQL = {
-    (column, by_channel): (
+    column: (
         f"SELECT * FROM {DeliveryCode._meta.db_table} "  # noqa: S608 (constants only)
         f"WHERE {column} = %s AND status <> %s"
-        + (" AND channel = %s" if by_channel else "")
-        + " LIMIT 2"
     )
     for column in ("fulfillment_id", "tracking_number")
-    for by_channel in (False, True)
 }
 
 
@@ -497,7 +497,7 @@ def verify(
     code: object,
     actor: Actor,
     *,
-    channel: str | None = None,
+    channels: Collection[str] | None = None,
     rules: CodeRules | None = None,
     keyring: Keyring | None = None,
     now: datetime | None = None,
@@ -513,17 +513,23 @@ def verify(
             "parcel", "Give either a fulfillment id or a tracking number."
         )
     candidate = codes.normalize(code)
-    if channel is not None:
-        channel = _text(channel, "channel", MAX_CHANNEL_CHARS, required=True)
+    scope = None
+    if channels is not None:
+        scope = tuple(
+            _text(channel, "channel", MAX_CHANNEL_CHARS, required=True)
+            for channel in channels
+        )
     rules, keyring, now = _defaults(rules, keyring, now)
 
     with transaction.atomic():
-        record, outcome = _pick(lookup.lock_records(channel), now)
+        # A caller allowed in no channel sees no parcel: same answer as unknown.
+        found = lookup.lock_records(scope) if scope != () else []
+        record, outcome = _pick(found, now)
         if outcome is not None:
             # Spend the same hashing work as a real check, so that a missing parcel
             # does not answer faster than a wrong code.
             keyring.digest(uuid.UUID(int=0), candidate)
-            return _refuse(lookup, record, outcome, actor, channel, rules, now)
+            return _refuse(lookup, record, outcome, actor, rules, now)
 
         assert record is not None
         record.attempts += 1
@@ -538,7 +544,7 @@ def verify(
             outcome = AttemptOutcome.LOCKED_NOW
         else:
             outcome = AttemptOutcome.WRONG_CODE
-        _save_verdict(record, lookup, outcome, actor, channel, now)
+        _save_verdict(record, lookup, outcome, actor, now)
     accepted = outcome is AttemptOutcome.ACCEPTED
     return VerifyResult(
         accepted, record.attempts_left if not accepted else 0, outcome, record
@@ -577,7 +583,6 @@ def _refuse(
     record: DeliveryCode | None,
     outcome: AttemptOutcome,
     actor: Actor,
-    channel: str | None,
     rules: CodeRules,
     now: datetime,
 ) -> VerifyResult:
@@ -590,7 +595,7 @@ def _refuse(
     failures = VerificationAttempt.objects.filter(
         lookup=lookup.key, accepted=False
     ).count()
-    _log_attempt(lookup, record, outcome, actor, channel, now)
+    _log_attempt(lookup, record, outcome, actor, now)
     return VerifyResult(False, max(0, limit - failures - 1), outcome, record)
 
 
@@ -623,12 +628,11 @@ def _save_verdict(
     lookup: Lookup,
     outcome: AttemptOutcome,
     actor: Actor,
-    channel: str | None,
     now: datetime,
 ) -> None:
     if connection.vendor != "postgresql":
         record.save(update_fields=_VERDICT_FIELDS)
-        _log_attempt(lookup, record, outcome, actor, channel, now)
+        _log_attempt(lookup, record, outcome, actor, now)
         return
     with connection.cursor() as cursor:
         cursor.execute(
@@ -638,7 +642,7 @@ def _save_verdict(
                 record.pk,
                 record.pk,
                 lookup.key,
-                channel or "",
+                record.channel,
                 str(actor),
                 outcome is AttemptOutcome.ACCEPTED,
                 outcome,
@@ -652,13 +656,12 @@ def _log_attempt(
     record: DeliveryCode | None,
     outcome: AttemptOutcome,
     actor: Actor,
-    channel: str | None,
     now: datetime,
 ) -> None:
     VerificationAttempt.objects.create(
         delivery_code=record,
         lookup=lookup.key,
-        channel=channel or "",
+        channel=record.channel if record is not None else "",
         actor=str(actor),
         accepted=outcome is AttemptOutcome.ACCEPTED,
         outcome=outcome,

@@ -245,13 +245,17 @@ def test_channel_scoped_verification_does_not_see_other_channels(parcels):
     record = parcels.ship(channel="eu")
 
     other = service.verify(
-        by_parcel(record), parcels.code_of(record), COURIER, channel="us"
+        by_parcel(record), parcels.code_of(record), COURIER, channels=["us", "uk"]
+    )
+    none = service.verify(
+        by_parcel(record), parcels.code_of(record), COURIER, channels=[]
     )
     own = service.verify(
-        by_parcel(record), parcels.code_of(record), COURIER, channel="eu"
+        by_parcel(record), parcels.code_of(record), COURIER, channels=["us", "eu"]
     )
 
-    assert (other.accepted, own.accepted) == (False, True)
+    assert (other.accepted, none.accepted, own.accepted) == (False, False, True)
+    assert other.public() == {"accepted": False, "attempts_left": 4}
 
 
 def test_shared_tracking_number_is_refused_uniformly(parcels):
