@@ -32,6 +32,7 @@ setup(
         "graphene>=2.1.9,<3",
         "graphql-core>=2.3.2,<3",
         "graphql-relay>=2.0.1,<3",
+        "promise>=2.3,<3",
         "celery>=5.5.3,<6",
         "psycopg[binary]>=3.2.9,<4",
         "cryptography>=49.0.0",

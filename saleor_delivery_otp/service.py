@@ -769,7 +769,7 @@ def expire_due(*, now: datetime | None = None, batch_size: int = 500) -> int:
         expired += len(batch)
 
 
-def unlock(record_id: object, *, actor: Actor, reason: str) -> DeliveryCode:
+def unlock(record_id: object, *, actor: Actor, reason: object) -> DeliveryCode:
     """Give a locked code its attempts back, e.g. after the customer called in."""
     reason = _text(reason, "reason", MAX_REASON_CHARS, required=True)
     now = timezone.now()
@@ -786,7 +786,7 @@ def unlock(record_id: object, *, actor: Actor, reason: str) -> DeliveryCode:
 
 
 def handover_without_code(
-    record_id: object, *, actor: Actor, reason: str
+    record_id: object, *, actor: Actor, reason: object
 ) -> DeliveryCode:
     """Staff record that the parcel was handed over without its code, and why."""
     reason = _text(reason, "reason", MAX_REASON_CHARS, required=True)

@@ -1,0 +1,310 @@
+"""Mutations: the courier's verify call, the customer's resend, staff actions."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import graphene
+from graphql_relay import from_global_id
+
+from .. import host as host_rules
+from .. import models, service
+from ..exceptions import DeliveryOTPError, InvalidInput, NotFound
+from ..models import AttemptOutcome
+from ..rules import CodeRules
+from . import context
+from .context import RequestContext
+from .types import DeliveryCode, DeliveryCodeError
+
+MAX_ID_CHARS = 200
+
+
+class PermissionRefused(DeliveryOTPError):
+    code = "permission_denied"
+
+
+def decode_id(value: object, expected_type: str, field: str) -> str:
+    """The database id inside one of Saleor's (or our) global IDs."""
+    if not isinstance(value, str) or not value or len(value) > MAX_ID_CHARS:
+        raise InvalidInput(field, f"Give a valid {expected_type} ID.")
+    try:
+        type_, pk = from_global_id(value)
+    except Exception:
+        raise InvalidInput(field, f"Give a valid {expected_type} ID.") from None
+    if type_ != expected_type or not pk:
+        raise InvalidInput(field, f"Give a valid {expected_type} ID.")
+    return pk
+
+
+def decode_uuid(value: object, expected_type: str, field: str) -> UUID:
+    try:
+        return UUID(decode_id(value, expected_type, field))
+    except ValueError:
+        raise InvalidInput(field, f"Give a valid {expected_type} ID.") from None
+
+
+def rules_for(ctx: RequestContext, channel: str | None) -> CodeRules:
+    settings = ctx.host.channel_settings(channel) if channel else None
+    return settings.rules if settings is not None else CodeRules.from_settings()
+
+
+class DeliveryCodeMutation(graphene.Mutation):
+    """Turns the engine's errors into Saleor-style ``errors`` entries."""
+
+    errors = graphene.List(
+        graphene.NonNull(DeliveryCodeError),
+        required=True,
+        description="Why the mutation did nothing; empty on success.",
+    )
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def mutate(cls, root: Any, info: Any, **data: Any) -> Any:
+        try:
+            return cls.perform(context.of(info), **data)
+        except DeliveryOTPError as error:
+            return cls(
+                errors=[
+                    DeliveryCodeError(
+                        field=_camel(error.field),
+                        message=error.message,
+                        code=error.code,
+                        retry_after=getattr(error, "retry_after", None),
+                    )
+                ]
+            )
+
+    @classmethod
+    def perform(cls, ctx: RequestContext, **data: Any) -> Any:
+        raise NotImplementedError
+
+
+def _camel(field: str | None) -> str | None:
+    if field is None:
+        return None
+    head, *rest = field.split("_")
+    return head + "".join(part.capitalize() for part in rest)
+
+
+class DeliveryCodeVerify(DeliveryCodeMutation):
+    """The courier's check at the door. Every failure gives the same answer."""
+
+    accepted = graphene.Boolean(
+        required=True, description="Whether the parcel may be handed over."
+    )
+    attempts_left = graphene.Int(
+        description=(
+            "Wrong codes that may still be tried for this parcel; null when the call "
+            "was refused before any code was checked."
+        )
+    )
+
+    class Arguments:
+        fulfillment_id = graphene.ID(
+            description="The parcel, by Saleor's fulfillment ID."
+        )
+        tracking_number = graphene.String(
+            description="The parcel, by its tracking number."
+        )
+        code = graphene.String(
+            required=True, description="The code the customer told the courier."
+        )
+
+    class Meta:
+        description = (
+            "Check a delivery code at the door. Requires an app allowed in the "
+            "channel's plugin configuration, or staff with MANAGE_ORDERS."
+        )
+
+    @classmethod
+    def mutate(cls, root: Any, info: Any, **data: Any) -> Any:
+        result = super().mutate(root, info, **data)
+        if result.accepted is None:
+            result.accepted = False
+        return result
+
+    @classmethod
+    def perform(cls, ctx: RequestContext, **data: Any) -> DeliveryCodeVerify:
+        channels = host_rules.verifying_channels(ctx.requestor, ctx.host, ctx.channel)
+        if not channels:
+            # Refused before any code is looked at: no attempt is spent.
+            raise PermissionRefused(
+                "Only delivery partners allowed by the shop may verify codes."
+            )
+        result = service.verify(
+            _lookup(data),
+            data.get("code"),
+            ctx.requestor.actor,
+            channels=channels,
+            rules=rules_for(ctx, ctx.channel),
+            keyring=ctx.host.keyring(),
+        )
+        if result.record is not None and result.outcome in (
+            AttemptOutcome.ACCEPTED,
+            AttemptOutcome.LOCKED_NOW,
+        ):
+            ctx.host.timeline(
+                result.record.order_id,
+                _verdict_note(result.record, result.outcome, ctx),
+                ctx.requestor,
+            )
+        return cls(
+            accepted=result.accepted, attempts_left=result.attempts_left, errors=[]
+        )
+
+
+def _lookup(data: dict[str, Any]) -> service.Lookup:
+    fulfillment_id = data.get("fulfillment_id")
+    if fulfillment_id is not None:
+        pk = decode_id(fulfillment_id, "Fulfillment", "fulfillment_id")
+        if not (pk.isascii() and pk.isdigit()):
+            raise InvalidInput("fulfillment_id", "Give a valid Fulfillment ID.")
+        fulfillment_id = int(pk)
+    return service.Lookup(
+        fulfillment_id=fulfillment_id, tracking_number=data.get("tracking_number")
+    )
+
+
+def _verdict_note(
+    record: models.DeliveryCode, outcome: AttemptOutcome, ctx: RequestContext
+) -> str:
+    who = ctx.requestor.name or str(ctx.requestor.actor)
+    parcel = f"parcel {record.tracking_number or record.fulfillment_id}"
+    if outcome is AttemptOutcome.ACCEPTED:
+        return f"Delivery code for {parcel} accepted by {who}: handed over."
+    return f"Delivery code for {parcel} locked after {record.attempts} wrong attempts."
+
+
+def _record_for(ctx: RequestContext, value: object) -> models.DeliveryCode:
+    pk = decode_uuid(value, "DeliveryCode", "id")
+    record = models.DeliveryCode.objects.filter(pk=pk).first()
+    if record is None or ctx.channel not in (None, record.channel):
+        raise NotFound("No such delivery code.", "id")
+    return record
+
+
+class DeliveryCodeResend(DeliveryCodeMutation):
+    delivery_code = graphene.Field(DeliveryCode, description="The code e-mailed.")
+
+    class Arguments:
+        id = graphene.ID(required=True, description="ID of the delivery code.")
+        email = graphene.String(
+            description="For a guest checkout: the order's e-mail address."
+        )
+
+    class Meta:
+        description = (
+            "E-mail the code to the order's customer again. For the order's customer "
+            "only; limited by a cooldown and a daily cap."
+        )
+
+    @classmethod
+    def perform(cls, ctx: RequestContext, **data: Any) -> DeliveryCodeResend:
+        record = _record_for(ctx, data.get("id"))
+        order = ctx.order(record.order_id)
+        if order is None or not ctx.claim_order(order, data.get("email")):
+            raise PermissionRefused("Only the order's customer may ask for the code.")
+        record = service.request_resend(record.pk, rules=rules_for(ctx, record.channel))
+        return cls(delivery_code=record, errors=[])
+
+
+class StaffMutation(DeliveryCodeMutation):
+    delivery_code = graphene.Field(
+        DeliveryCode, description="The code after the change."
+    )
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def perform(cls, ctx: RequestContext, **data: Any) -> Any:
+        if not ctx.is_staff:
+            raise PermissionRefused("Requires staff with MANAGE_ORDERS.")
+        record = _record_for(ctx, data.pop("id"))
+        changed, note = cls.change(ctx, record, **data)
+        ctx.host.timeline(changed.order_id, note, ctx.requestor)
+        return cls(delivery_code=changed, errors=[])
+
+    @classmethod
+    def change(
+        cls, ctx: RequestContext, record: models.DeliveryCode, **data: Any
+    ) -> tuple[models.DeliveryCode, str]:
+        raise NotImplementedError
+
+
+class DeliveryCodeRegenerate(StaffMutation):
+    class Arguments:
+        id = graphene.ID(required=True, description="ID of the delivery code.")
+
+    class Meta:
+        description = (
+            "Replace a code by a new one and e-mail it to the customer; the old code "
+            "stops working. Requires MANAGE_ORDERS."
+        )
+
+    @classmethod
+    def change(
+        cls, ctx: RequestContext, record: models.DeliveryCode, **data: Any
+    ) -> Any:
+        rules = rules_for(ctx, record.channel)
+        new = service.regenerate(
+            record.pk,
+            actor=ctx.requestor.actor,
+            rules=rules,
+            keyring=ctx.host.issuing_keyring(record.channel),
+        )
+        service.announce(new, rules=rules)
+        return new, "Delivery code replaced by a new one, e-mailed to the customer."
+
+
+class DeliveryCodeUnlock(StaffMutation):
+    class Arguments:
+        id = graphene.ID(required=True, description="ID of the delivery code.")
+        reason = graphene.String(
+            required=True, description="Why, for the audit trail (max 500 characters)."
+        )
+
+    class Meta:
+        description = "Give a locked code its attempts back. Requires MANAGE_ORDERS."
+
+    @classmethod
+    def change(
+        cls, ctx: RequestContext, record: models.DeliveryCode, **data: Any
+    ) -> Any:
+        reason = data.get("reason")
+        unlocked = service.unlock(record.pk, actor=ctx.requestor.actor, reason=reason)
+        return unlocked, f"Delivery code unlocked: {str(reason).strip()}"
+
+
+class DeliveryCodeHandoverWithoutCode(StaffMutation):
+    class Arguments:
+        id = graphene.ID(required=True, description="ID of the delivery code.")
+        reason = graphene.String(
+            required=True, description="Why, for the audit trail (max 500 characters)."
+        )
+
+    class Meta:
+        description = (
+            "Record that the parcel was handed over without its code, and why. "
+            "Requires MANAGE_ORDERS."
+        )
+
+    @classmethod
+    def change(
+        cls, ctx: RequestContext, record: models.DeliveryCode, **data: Any
+    ) -> Any:
+        done = service.handover_without_code(
+            record.pk, actor=ctx.requestor.actor, reason=data.get("reason")
+        )
+        return done, f"Parcel handed over without delivery code: {done.status_reason}"
+
+
+class Mutation(graphene.ObjectType):
+    delivery_code_verify = DeliveryCodeVerify.Field()
+    delivery_code_resend = DeliveryCodeResend.Field()
+    delivery_code_regenerate = DeliveryCodeRegenerate.Field()
+    delivery_code_unlock = DeliveryCodeUnlock.Field()
+    delivery_code_handover_without_code = DeliveryCodeHandoverWithoutCode.Field()

@@ -1,0 +1,193 @@
+"""The HTTP side of the API: JSON in, JSON out, Saleor-style errors, no tracebacks.
+
+Host-agnostic: the Saleor plugin calls :func:`handle` from its ``webhook()``, the
+sandbox from its own URL. Authentication is the host's (Saleor's JWTs and app
+tokens in ``Authorization: Bearer``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from graphql import GraphQLError, parse
+from graphql.error import GraphQLSyntaxError
+from graphql.language.ast import OperationDefinition
+from graphql.utils.get_operation_ast import get_operation_ast
+from promise import Promise, is_thenable
+
+from ..host import Host
+from .context import RequestContext
+from .schema import schema
+
+logger = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 64 * 1024
+MAX_BATCH = 20
+INTERNAL_ERROR = "Internal server error."
+# graphql-core repeats a bad argument value in its message: for a code typed as a
+# number that would echo the code. Keep the message, drop the value.
+_ECHOED_VALUE = re.compile(
+    r'^(Argument|Variable) ("[^"]*") (?:of required type "[^"]*" was not provided'
+    r"|got invalid value|has invalid value).*",
+    re.DOTALL,
+)
+
+
+class BadRequest(Exception):
+    def __init__(self, message: str, status: int = 400):
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+def handle(request: HttpRequest, *, host: Host, channel: str | None) -> HttpResponse:
+    if request.method not in ("GET", "POST"):
+        response = _error_response("Use POST, or GET for queries.", 405)
+        response["Allow"] = "GET, POST"
+        return response
+    try:
+        operations, batched = _operations(request)
+        ctx = RequestContext(
+            host=host,
+            requestor=host.requestor(request),
+            channel=channel,
+            request=request,
+        )
+        results = [_execute(operation, ctx, request.method) for operation in operations]
+    except BadRequest as error:
+        return _error_response(error.message, error.status)
+    if batched:
+        return JsonResponse([body for body, _ in results], safe=False)
+    body, status = results[0]
+    return JsonResponse(body, status=status)
+
+
+def _operations(request: HttpRequest) -> tuple[list[dict[str, Any]], bool]:
+    if request.method == "GET":
+        variables = request.GET.get("variables")
+        try:
+            parsed_variables = json.loads(variables) if variables else None
+        except ValueError:
+            raise BadRequest("Variables must be a JSON object.") from None
+        return [
+            {
+                "query": request.GET.get("query"),
+                "variables": parsed_variables,
+                "operationName": request.GET.get("operationName"),
+            }
+        ], False
+    if len(request.body) > MAX_BODY_BYTES:
+        raise BadRequest("The request body is too large.", 413)
+    try:
+        data = json.loads(request.body or b"null")
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest("The request body is not valid JSON.") from None
+    if isinstance(data, list):
+        if not data or len(data) > MAX_BATCH:
+            raise BadRequest(f"A batch holds 1 to {MAX_BATCH} operations.")
+        return data, True
+    return [data], False
+
+
+def _execute(
+    operation: Any, ctx: RequestContext, method: str
+) -> tuple[dict[str, Any], int]:
+    if not isinstance(operation, dict):
+        return _errors_body(["Each operation must be a JSON object."]), 400
+    query = operation.get("query")
+    variables = operation.get("variables")
+    operation_name = operation.get("operationName")
+    if not isinstance(query, str) or not query.strip():
+        return _errors_body(["Give a GraphQL query."]), 400
+    if variables is not None and not isinstance(variables, dict):
+        return _errors_body(["Variables must be a JSON object."]), 400
+    if operation_name is not None and not isinstance(operation_name, str):
+        return _errors_body(["operationName must be a string."]), 400
+    try:
+        document = parse(query)
+    except GraphQLSyntaxError as error:
+        return _errors_body([error.message]), 400
+    definition = get_operation_ast(document, operation_name)
+    if (
+        method == "GET"
+        and isinstance(definition, OperationDefinition)
+        and definition.operation != "query"
+    ):
+        raise BadRequest("Mutations must be sent with POST.", 405)
+
+    result = schema.execute(
+        document,
+        variable_values=variables,
+        operation_name=operation_name,
+        context_value=ctx,
+        middleware=[_mask_unexpected_errors],
+    )
+    body: dict[str, Any] = {}
+    status = 200
+    if result.errors:
+        body["errors"] = [_format(error) for error in result.errors]
+        if result.invalid:
+            status = 400
+    if not result.invalid:
+        body["data"] = result.data
+    return body, status
+
+
+def _format(error: Exception) -> dict[str, Any]:
+    original = getattr(error, "original_error", None)
+    if original is not None and not isinstance(original, GraphQLError):
+        # Not expected past the middleware; say nothing of it all the same.
+        formatted: dict[str, Any] = {"message": INTERNAL_ERROR}
+    else:
+        message = str(getattr(original, "message", None) or error)
+        formatted = {
+            "message": _ECHOED_VALUE.sub(r"\1 \2 has an invalid value.", message)
+        }
+        extensions = getattr(original or error, "extensions", None)
+        if extensions:
+            formatted["extensions"] = extensions
+    locations = getattr(error, "locations", None)
+    if locations:
+        formatted["locations"] = [
+            {"line": loc.line, "column": loc.column} for loc in locations
+        ]
+    path = getattr(error, "path", None)
+    if path:
+        formatted["path"] = path
+    return formatted
+
+
+def _mask_unexpected_errors(next_: Any, root: Any, info: Any, **args: Any) -> Any:
+    """Resolver middleware: an unexpected exception becomes an opaque error here,
+    before graphql-core logs it with its message (which may hold a code)."""
+
+    def opaque(error: Exception) -> Any:
+        if isinstance(error, GraphQLError):
+            raise error
+        logger.error(
+            "Delivery-code API error in %s.%s: %s",
+            info.parent_type.name,
+            info.field_name,
+            type(error).__name__,
+        )
+        raise GraphQLError(INTERNAL_ERROR) from None
+
+    try:
+        result = next_(root, info, **args)
+    except Exception as error:
+        return opaque(error)
+    if is_thenable(result):
+        return Promise.resolve(result).catch(opaque)
+    return result
+
+
+def _errors_body(messages: list[str]) -> dict[str, Any]:
+    return {"errors": [{"message": message} for message in messages]}
+
+
+def _error_response(message: str, status: int) -> JsonResponse:
+    return JsonResponse(_errors_body([message]), status=status)

@@ -1,0 +1,136 @@
+"""What the API needs from the shop it runs in, as plain data and one protocol.
+
+The GraphQL layer never reads Saleor objects: it asks a :class:`Host`. Saleor's
+implementation lives in :mod:`saleor_delivery_otp.saleor_host`; the sandbox and the
+CI tier have their own. Who may do what is decided here, from plain data, so the
+rules are the same whatever the host.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+from uuid import UUID
+
+from .audit import Actor, ActorKind
+from .codes import Keyring
+from .rules import CodeRules
+
+
+class RequestorKind(enum.StrEnum):
+    ANONYMOUS = "anonymous"
+    CUSTOMER = "customer"
+    STAFF = "staff"
+    APP = "app"
+
+
+@dataclass(frozen=True)
+class Requestor:
+    """Who sent the request, as the host authenticated them."""
+
+    kind: RequestorKind
+    identifier: str = ""
+    name: str = ""
+    email: str = ""
+    # Staff or app holding Saleor's MANAGE_ORDERS permission.
+    can_manage_orders: bool = False
+
+    @property
+    def actor(self) -> Actor:
+        kind = {
+            RequestorKind.CUSTOMER: ActorKind.CUSTOMER,
+            RequestorKind.STAFF: ActorKind.STAFF,
+            RequestorKind.APP: ActorKind.APP,
+        }.get(self.kind, ActorKind.SYSTEM)
+        return Actor(kind, self.identifier, self.name)
+
+
+ANONYMOUS = Requestor(RequestorKind.ANONYMOUS)
+
+
+@dataclass(frozen=True)
+class OrderFacts:
+    """What the API must know of an order to decide who may see its codes."""
+
+    id: UUID
+    channel: str
+    email: str
+    # The customer account that placed it; None for a guest checkout.
+    user_id: str | None = None
+    number: str = ""
+
+
+@dataclass(frozen=True)
+class ChannelSettings:
+    """One channel's plugin configuration, as the API uses it."""
+
+    rules: CodeRules
+    # Apps (by id) allowed to verify codes in this channel.
+    verifying_apps: frozenset[str] = frozenset()
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Host(Protocol):
+    def requestor(self, request: Any) -> Requestor:
+        """Authenticate the request with the shop's own tokens."""
+
+    def order(self, order_id: UUID) -> OrderFacts | None: ...
+
+    def channel_settings(self, channel: str) -> ChannelSettings | None:
+        """None when the plugin is not active in that channel."""
+
+    def active_channels(self) -> Collection[str]: ...
+
+    def keyring(self) -> Keyring:
+        """Every key any channel may have used: verification and display find
+        the right one by the key id stored on each record."""
+
+    def issuing_keyring(self, channel: str) -> Keyring:
+        """The keys a channel issues new codes with (its newest first)."""
+
+    def timeline(self, order_id: UUID, message: str, requestor: Requestor) -> None:
+        """Write a line on the order's timeline. Never pass a code."""
+
+
+# --- who may do what ------------------------------------------------------------
+
+
+def owns_order(requestor: Requestor, order: OrderFacts, email: str | None) -> bool:
+    """The order's customer: its account, or a guest who knows the order's e-mail.
+
+    The order id is a random UUID the customer got in the confirmation; together
+    with the e-mail it proves the guest's claim, as Saleor's own order-by-token does.
+    """
+    if requestor.kind is RequestorKind.CUSTOMER and order.user_id is not None:
+        return requestor.identifier == order.user_id
+    if order.user_id is None and email:
+        return email.strip().casefold() == order.email.strip().casefold()
+    return False
+
+
+def is_staff(requestor: Requestor) -> bool:
+    return requestor.kind is RequestorKind.STAFF and requestor.can_manage_orders
+
+
+def verifying_channels(
+    requestor: Requestor, host: Host, channel: str | None
+) -> tuple[str, ...] | None:
+    """The channels whose parcels this caller may verify; empty when none.
+
+    Staff with MANAGE_ORDERS verify everywhere; an app only where the channel's
+    configuration lists it. ``channel`` narrows it to the channel of the URL.
+    """
+    candidates = [channel] if channel is not None else list(host.active_channels())
+    allowed = []
+    for slug in candidates:
+        settings = host.channel_settings(slug)
+        if settings is None:
+            continue
+        if is_staff(requestor) or (
+            requestor.kind is RequestorKind.APP
+            and requestor.identifier in settings.verifying_apps
+        ):
+            allowed.append(slug)
+    return tuple(allowed)
