@@ -16,7 +16,11 @@ $(STAMP): setup.py constraints.txt
 demo: $(STAMP)
 	$(VENV)/bin/saleor-delivery-otp story
 
-test: $(STAMP)
+federation/node_modules: federation/package.json federation/package-lock.json
+	npm ci --prefix federation --no-audit --no-fund --loglevel=error
+	touch federation/node_modules
+
+test: $(STAMP) federation/node_modules
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy

@@ -173,6 +173,8 @@ def federation_sdl() -> str:
 def _extend_order(name: str, printed: str) -> str:
     if name != "Order":
         return printed
+    # An extension carries no description of its own: Saleor's type has one.
+    printed = printed[printed.index("type Order {") :]
     return printed.replace(
         "type Order {", 'extend type Order @key(fields: "id") {', 1
     ).replace("  id: ID!\n", "  id: ID! @external\n", 1)
