@@ -48,6 +48,16 @@ class Settings:
         # what it says about the order. The host adapter provides it, as it is the only
         # code that reads the order (the Saleor layer, or the sandbox).
         "DELIVERY_OTP_EMAIL_CONTEXT": "saleor_delivery_otp.saleor_host.email_context",
+        # Single-e-mail mode: ``context(payload, record) -> EmailContext`` for an order
+        # confirmation; ``record`` is the order's usable code record, or None.
+        "DELIVERY_OTP_CONFIRMATION_CONTEXT": (
+            "saleor_delivery_otp.saleor_host.confirmation_context"
+        ),
+        # Single-e-mail mode: ``sender(payload, record, code)``, called by Celery; the
+        # code is read back from the encrypted copy there, never put on the broker.
+        "DELIVERY_OTP_CONFIRMATION_SENDER": (
+            "saleor_delivery_otp.emails.sending.send_order_confirmation_email"
+        ),
         # Retries of a failed e-mail, with exponential backoff capped at
         # DELIVERY_OTP_EMAIL_RETRY_BACKOFF_MAX seconds: about a day of SMTP outage.
         "DELIVERY_OTP_EMAIL_MAX_RETRIES": 10,

@@ -57,6 +57,45 @@ def send_code_email_task(self, delivery_code_id: str) -> bool:
 
 
 @shared_task(
+    bind=True,
+    name="saleor_delivery_otp.send_order_confirmation",
+    autoretry_for=(CodeEmailFailed,),
+    retry_backoff=True,
+    retry_backoff_max=settings.DELIVERY_OTP_EMAIL_RETRY_BACKOFF_MAX,
+    retry_jitter=True,
+    max_retries=settings.DELIVERY_OTP_EMAIL_MAX_RETRIES,
+    acks_late=True,
+)
+def send_order_confirmation_task(
+    self, payload: dict, delivery_code_id: str | None = None
+) -> bool:
+    """Single-e-mail mode: the order confirmation, with the order's code while it
+    is still usable. The payload is Saleor's (its own e-mail tasks carry it too)."""
+    record = (
+        DeliveryCode.objects.filter(pk=delivery_code_id).first()
+        if delivery_code_id
+        else None
+    )
+    if record is not None and record.status != CodeStatus.ACTIVE:
+        record = None  # verified, revoked or replaced: confirm without a code
+    code = service.open_code(record) if record is not None else None
+    sender = import_string(settings.DELIVERY_OTP_CONFIRMATION_SENDER)
+    try:
+        sender(payload, record, code)
+    except Exception as exc:
+        logger.warning(
+            "Order confirmation (code %s) failed (%s); attempt %s will be retried.",
+            delivery_code_id or "-",
+            type(exc).__name__,
+            self.request.retries + 1,
+        )
+        raise CodeEmailFailed(type(exc).__name__) from None
+    if record is not None:
+        service.log_event(record, EventType.EMAIL_SENT)
+    return True
+
+
+@shared_task(
     name="saleor_delivery_otp.expire_codes",
     autoretry_for=(Exception,),
     retry_backoff=True,

@@ -39,6 +39,7 @@ DELIVERY_OTP_KEYS = [
     "test-key-0123456789abcdef0123456789abcdef",
 ]
 DELIVERY_OTP_EMAIL_CONTEXT = "tests.hosts.email_context"
+DELIVERY_OTP_CONFIRMATION_CONTEXT = "tests.hosts.confirmation_context"
 
 LOGGING = {
     "version": 1,

@@ -8,6 +8,7 @@ from django.db import transaction
 from django.test import override_settings
 from django.utils import timezone
 from freezegun import freeze_time
+from kombu.asynchronous import set_event_loop
 
 from saleor_delivery_otp import service, tasks
 from saleor_delivery_otp.models import CodeEvent, CodeStatus, EventType
@@ -31,14 +32,17 @@ def flaky_sender(record, code):
 
 @pytest.fixture(scope="module")
 def worker(django_db_setup):
-    """One worker for the module: Celery's test worker does not restart cleanly in
-    the same process (a second one never fires the timer of a retried task)."""
+    """One worker for the module. Celery's test worker reuses kombu's process-wide
+    event loop: a second worker in the same process inherits the first one's loop
+    and timer, and its retry countdowns never fire, so the loop is reset around it."""
     app.control.purge()
+    set_event_loop(None)
     with (
         override_settings(DELIVERY_OTP_EMAIL_SENDER="tests.test_tasks.flaky_sender"),
         start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10),
     ):
         yield
+    set_event_loop(None)
 
 
 @pytest.fixture

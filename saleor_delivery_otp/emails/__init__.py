@@ -1,1 +1,2 @@
-"""The delivery-code e-mail: rendering and sending."""
+"""The customer's e-mails: the delivery-code e-mail and, in single-e-mail mode, the
+order confirmation with the code in it. Templates, rendering, sending."""

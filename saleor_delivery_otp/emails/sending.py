@@ -1,62 +1,129 @@
-"""Composes and sends the delivery-code e-mail through Django's e-mail backend.
+"""Sends the delivery-code e-mail, and the order confirmation of single-e-mail mode.
 
-What the message says about the order comes from the host adapter
-(``DELIVERY_OTP_EMAIL_CONTEXT``), which is the only code that reads orders.
+What a message says about the order comes from the host adapter
+(``DELIVERY_OTP_EMAIL_CONTEXT``, and ``DELIVERY_OTP_CONFIRMATION_CONTEXT`` for single
+mode), which is the only code that reads orders. Nothing here logs or raises with
+the code in it: the Celery task turns any failure into a sanitized
+``CodeEmailFailed`` and retries.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
-from django.core.mail import EmailMessage
+from django.core.mail import EmailMultiAlternatives
 from django.utils.module_loading import import_string
 
 from ..conf import settings
+from .context import EmailContext, EmailTemplates, ParcelItem, SmtpTransport
+from .rendering import (
+    RenderedEmail,
+    build_code_block,
+    pick_language,
+    render_code_email,
+    render_order_confirmation,
+)
+from .smtp import connection_for, sender_for
 
 if TYPE_CHECKING:
     from ..models import DeliveryCode
 
-
-@dataclass(frozen=True)
-class EmailContext:
-    recipient: str
-    # The order number the customer knows.
-    order_reference: str
-    language_code: str = "en"
-    order_url: str = ""
-    item_names: tuple[str, ...] = ()
-    shop_name: str = ""
+__all__ = [
+    "EmailContext",
+    "EmailTemplates",
+    "ParcelItem",
+    "SmtpTransport",
+    "confirmation_context",
+    "deliver",
+    "email_context",
+    "send_code_email",
+    "send_order_confirmation",
+    "send_order_confirmation_email",
+]
 
 
 def email_context(record: DeliveryCode) -> EmailContext:
     return import_string(settings.DELIVERY_OTP_EMAIL_CONTEXT)(record)
 
 
+def confirmation_context(
+    payload: Mapping[str, Any], record: DeliveryCode | None
+) -> EmailContext:
+    """The host's context for an order confirmation, with or without a code."""
+    return import_string(settings.DELIVERY_OTP_CONFIRMATION_CONTEXT)(payload, record)
+
+
+def deliver(
+    rendered: RenderedEmail, recipient: str, transport: SmtpTransport | None
+) -> None:
+    """One multipart/alternative message (text, then HTML) to one recipient."""
+    message = EmailMultiAlternatives(
+        subject=rendered.subject,
+        body=rendered.text,
+        from_email=sender_for(transport),
+        to=[recipient],
+        connection=connection_for(transport),
+        headers={
+            # Tells mail servers and clients not to auto-reply (RFC 3834).
+            "Auto-Submitted": "auto-generated",
+            "Content-Language": rendered.language,
+        },
+    )
+    message.attach_alternative(rendered.html, "text/html")
+    message.send(fail_silently=False)
+
+
 def send_code_email(record: DeliveryCode, code: str) -> None:
+    """The Celery sender (``DELIVERY_OTP_EMAIL_SENDER``): e-mail one code."""
     context = email_context(record)
-    lines = [
-        f"Your delivery code for order {context.order_reference} is:",
-        "",
-        f"    {code}",
-        "",
-        "Tell it to the courier at the door: the parcel is handed over only",
-        "against it.",
-        "Never give it over the phone. You can tell it to a person you trust who",
-        "receives the parcel for you.",
-    ]
-    if context.item_names:
-        lines += ["", "This parcel holds: " + ", ".join(context.item_names)]
-    if record.expires_at:
-        lines += ["", f"Valid until {record.expires_at:%Y-%m-%d %H:%M} UTC."]
-    if context.order_url:
-        lines += [
-            "",
-            f"You can see the code again on your order page: {context.order_url}",
-        ]
-    prefix = f"{context.shop_name}: " if context.shop_name else ""
-    EmailMessage(
-        subject=f"{prefix}delivery code for order {context.order_reference}",
-        body="\n".join(lines) + "\n",
-        to=[context.recipient],
-    ).send()
+    deliver(
+        render_code_email(context, code, record), context.recipient, context.transport
+    )
+
+
+def send_order_confirmation(
+    payload: Mapping[str, Any],
+    context: EmailContext,
+    *,
+    code: str | None = None,
+    record: DeliveryCode | None = None,
+) -> None:
+    """Single-e-mail mode: the order confirmation, with the code block when the
+    order has a code (``code`` and ``record`` given) and without it otherwise."""
+    block = (
+        build_code_block(context, code, record)
+        if code is not None and record is not None
+        else None
+    )
+    order = payload.get("order") or {}
+    language = pick_language(
+        context.language_code,
+        order.get("language_code"),
+        context.channel_language_code,
+    )
+    rendered = render_order_confirmation(
+        payload,
+        block,
+        language,
+        templates=context.confirmation_email,
+        shop_name=context.shop_name,
+        brand_color=context.brand_color,
+        logo_url=context.logo_url,
+        order_url=context.order_url,
+        customer_name=context.customer_name,
+    )
+    recipient = context.recipient or str(payload.get("recipient_email") or "")
+    deliver(rendered, recipient, context.transport)
+
+
+def send_order_confirmation_email(
+    payload: Mapping[str, Any], record: DeliveryCode | None, code: str | None
+) -> None:
+    """The Celery sender of single-e-mail mode, the twin of :func:`send_code_email`.
+
+    The task passes the payload Saleor built for ORDER_CONFIRMATION, and the order's
+    code record and its plain code when the order has a usable one (else None).
+    """
+    context = confirmation_context(payload, record)
+    send_order_confirmation(payload, context, code=code, record=record)

