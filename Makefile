@@ -1,11 +1,13 @@
 # Two commands set everything up on a fresh machine:
-#   make demo   - builds .venv and walks the engine through a delivery, step by step
+#   make sandbox - builds .venv and serves the plugin's API with a sample shop on
+#                  127.0.0.1:8000, no Saleor needed (make story: the whole delivery
+#                  played against it, step by step)
 #   make test   - builds .venv, lints (ruff, mypy) and runs the CI tier (needs PostgreSQL and Redis)
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint format saleor-test bench clean
+.PHONY: sandbox story test lint format bench clean
 
 $(STAMP): setup.py constraints.txt
 	test -x $(PY) || "$$(./scripts/python312)" -m venv $(VENV)
@@ -13,7 +15,10 @@ $(STAMP): setup.py constraints.txt
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[test,lint]'
 	touch $(STAMP)
 
-demo: $(STAMP)
+sandbox: $(STAMP)
+	$(VENV)/bin/saleor-delivery-otp sandbox
+
+story: $(STAMP)
 	$(VENV)/bin/saleor-delivery-otp story
 
 federation/node_modules: federation/package.json federation/package-lock.json
@@ -39,4 +44,4 @@ bench: $(STAMP)
 	$(PY) benchmarks/verify.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .hypothesis sandbox-data federation/node_modules

@@ -1,11 +1,25 @@
-"""The ``saleor-delivery-otp`` command."""
+"""The ``saleor-delivery-otp`` command: the sandbox and its story."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 import tempfile
+import threading
 from pathlib import Path
+
+DEFAULT_PORT = 8000
+ADDRESS = "127.0.0.1"
+
+
+def _port(value: str) -> int:
+    try:
+        port = int(value)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a port number")
+    return port
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -14,41 +28,94 @@ def build_parser() -> argparse.ArgumentParser:
         description="One-time delivery codes for valuable parcels.",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    sandbox = commands.add_parser(
+        "sandbox",
+        help="serve the plugin's API on 127.0.0.1 with a sample shop, no Saleor needed",
+        description=(
+            "Starts the delivery-code API on 127.0.0.1 with a small sample shop in a "
+            "data folder (SQLite, e-mails as .eml files), and prints tokens and "
+            "ready curl lines."
+        ),
+    )
+    sandbox.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path("sandbox-data"),
+        help="folder for the shop, database, key and e-mails (default: ./sandbox-data)",
+    )
+    sandbox.add_argument(
+        "--port", type=_port, default=DEFAULT_PORT, help="default 8000"
+    )
     story = commands.add_parser(
         "story",
-        help="walk one purchase through the engine and print each step",
+        help="play a whole delivery against a fresh sandbox and print each step",
         description=(
-            "Plays a purchase, its e-mail, the customer's order page and the courier "
-            "at the door on sample data, in a fresh SQLite database."
+            "Starts a fresh sandbox on a free port and plays a purchase, its code "
+            "e-mail, the customer's order page and the courier at the door, over HTTP."
         ),
     )
     story.add_argument(
-        "--data-dir",
-        type=Path,
-        help="folder for the database and key (default: a temporary folder)",
+        "--data-dir", type=Path, help="where to keep it (default: a temporary folder)"
     )
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from . import standalone
+    if args.command == "sandbox":
+        return run_sandbox(args.data_dir, args.port)
+    with tempfile.TemporaryDirectory(prefix="delivery-otp-") as tmp:
+        return run_story(args.data_dir or Path(tmp) / "sandbox")
 
-    if args.command == "story":
-        with tempfile.TemporaryDirectory(prefix="delivery-otp-") as tmp:
-            try:
-                data_dir = standalone.prepare_data_dir(args.data_dir or Path(tmp))
-            except standalone.DataDirError as error:
-                print(f"saleor-delivery-otp: {error}", file=sys.stderr)
-                return 2
-            standalone.configure(
-                data_dir, email_context="saleor_delivery_otp.story.email_context"
-            )
-            from .story import play
 
-            outcome = play(print)
-            return 0 if outcome.as_expected else 1
-    return 2  # pragma: no cover - argparse refuses unknown commands
+def run_sandbox(data_dir: Path, port: int) -> int:
+    from .sandbox import server
+
+    try:
+        http = server.bind(ADDRESS, port)
+    except server.PortInUse as error:
+        return _fail(str(error))
+    with http:
+        try:
+            host, new = server.set_up(data_dir)
+        except server.DataDirError as error:
+            return _fail(str(error))
+        server.start_serving(http)
+        from .sandbox.banner import banner
+
+        print(banner(host, f"http://{ADDRESS}:{http.server_port}", new), flush=True)
+        try:
+            http.serve_forever()
+        except KeyboardInterrupt:
+            print("\nSandbox stopped.")
+    return 0
+
+
+def run_story(data_dir: Path) -> int:
+    from .sandbox import server
+
+    http = server.bind(ADDRESS, 0, log_requests=False)
+    with http:
+        print(f"A fresh sandbox shop in {data_dir}: orders placed and shipped")
+        try:
+            host, _ = server.set_up(data_dir)
+        except server.DataDirError as error:
+            return _fail(str(error))
+        server.start_serving(http)
+        from .sandbox.story import play
+
+        thread = threading.Thread(target=http.serve_forever, daemon=True)
+        thread.start()
+        try:
+            outcome = play(host, f"http://{ADDRESS}:{http.server_port}", print)
+        finally:
+            http.shutdown()
+    return 0 if outcome.as_expected else 1
+
+
+def _fail(message: str) -> int:
+    print(f"saleor-delivery-otp: {message}", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":

@@ -1,11 +1,12 @@
 """Django and Celery set up for running the engine on its own, without Saleor.
 
-Used by the command line (``saleor-delivery-otp story``): an SQLite database and a
-generated key in a data folder, tasks run in-process, e-mails kept in memory.
+Used by the command line (the sandbox and its story): an SQLite database and a
+generated key in a data folder, tasks run in-process.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 from pathlib import Path
@@ -41,34 +42,38 @@ def _key(data_dir: Path) -> str:
     return key_file.read_text().strip()
 
 
-def configure(data_dir: Path, *, email_context: str) -> None:
+def configure(data_dir: Path, *, email_context: str, **extra: object) -> None:
     import django
     from celery import Celery
     from django.conf import settings
 
-    settings.configure(
-        SECRET_KEY=secrets.token_urlsafe(32),
-        USE_TZ=True,
-        TIME_ZONE="UTC",
-        INSTALLED_APPS=["django.contrib.contenttypes", "saleor_delivery_otp"],
-        DATABASES={
+    values: dict[str, object] = {
+        "SECRET_KEY": secrets.token_urlsafe(32),
+        "USE_TZ": True,
+        "TIME_ZONE": "UTC",
+        "INSTALLED_APPS": ["django.contrib.contenttypes", "saleor_delivery_otp"],
+        "DATABASES": {
             "default": {
                 "ENGINE": "django.db.backends.sqlite3",
                 "NAME": str(data_dir / DATABASE_FILE),
             }
         },
-        DEFAULT_AUTO_FIELD="django.db.models.BigAutoField",
-        EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend",
-        DEFAULT_FROM_EMAIL="shop@example.com",
-        DELIVERY_OTP_KEYS=[_key(data_dir)],
-        DELIVERY_OTP_EMAIL_CONTEXT=email_context,
-        LOGGING_CONFIG=None,
-    )
+        "DEFAULT_AUTO_FIELD": "django.db.models.BigAutoField",
+        "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
+        "DEFAULT_FROM_EMAIL": "shop@example.com",
+        "DELIVERY_OTP_KEYS": [_key(data_dir)],
+        "DELIVERY_OTP_EMAIL_CONTEXT": email_context,
+        "LOGGING_CONFIG": None,
+    }
+    settings.configure(**(values | extra))
     django.setup()
-    app = Celery("saleor_delivery_otp_standalone")
+    app = Celery("saleor_delivery_otp_standalone", broker="memory://")
     app.conf.task_always_eager = True
     app.conf.task_eager_propagates = True
     app.set_default()
+    # Celery's eager path still opens a (memory) producer, and kombu warns that the
+    # memory transport has no hostname: true, and of no use to the person watching.
+    logging.getLogger("kombu.connection").setLevel(logging.ERROR)
 
     from django.core.management import call_command
 

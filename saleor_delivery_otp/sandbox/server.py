@@ -1,0 +1,95 @@
+"""Starts the sandbox: settings, the shop, and an HTTP server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import errno
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from .. import standalone
+
+if TYPE_CHECKING:
+    from .host import SandboxHost
+
+
+class PortInUse(Exception):
+    pass
+
+
+DataDirError = standalone.DataDirError
+
+
+def set_up(data_dir: Path) -> tuple[SandboxHost, bool]:
+    """Settings, database and shop; seeds the shop on first use.
+
+    Returns the host and whether the shop was new.
+    """
+    standalone.prepare_data_dir(data_dir)
+    standalone.configure(
+        data_dir,
+        email_context="saleor_delivery_otp.sandbox.host.email_context",
+        ROOT_URLCONF="saleor_delivery_otp.sandbox.urls",
+        ALLOWED_HOSTS=["127.0.0.1", "localhost", "[::1]"],
+        MIDDLEWARE=[],
+        EMAIL_BACKEND="saleor_delivery_otp.sandbox.mail.EmlFileBackend",
+        SANDBOX_MAIL_DIR=str(data_dir / "mail"),
+        DEFAULT_FROM_EMAIL="Sandbox Shop <shop@sandbox.invalid>",
+    )
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
+    # Models can be imported once Django is configured.
+    from .host import SandboxHost, install
+    from .shop import Shop, new_tokens
+
+    shop = Shop.load(data_dir)
+    new = shop is None
+    host = SandboxHost(shop or Shop(tokens=new_tokens()), data_dir)
+    install(host)
+    if new:
+        from .seed import seed
+
+        host.shop.save(data_dir)
+        seed(host)
+    return host, new
+
+
+class _RequestLog(WSGIRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        # One line per request, without the query string (codes travel in bodies).
+        print(f"  {self.command} {self.path.split('?')[0]} -> {args[1]}")
+
+
+class _Silent(WSGIRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def bind(address: str, port: int, *, log_requests: bool = True) -> WSGIServer:
+    """The listening socket, before anything is set up, so that a port in use is
+    reported before the data folder is touched. Port 0 takes a free one."""
+    try:
+        return make_server(
+            address,
+            port,
+            _not_ready,
+            handler_class=_RequestLog if log_requests else _Silent,
+        )
+    except OSError as error:
+        if error.errno == errno.EADDRINUSE:
+            raise PortInUse(
+                f"Port {port} on {address} is in use: choose another with --port."
+            ) from None
+        raise
+
+
+def start_serving(http: WSGIServer) -> None:
+    """Hands requests to Django, once :func:`set_up` has configured it."""
+    from django.core.handlers.wsgi import WSGIHandler
+
+    http.set_app(WSGIHandler())
+
+
+def _not_ready(environ: dict, start_response: Any) -> list[bytes]:
+    start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
+    return [b"The sandbox is starting."]
