@@ -21,16 +21,19 @@ class CodeEmailFailed(Exception):
     an SMTP server may echo part of the message, and the message holds the code."""
 
 
-@shared_task(
-    bind=True,
-    name="saleor_delivery_otp.send_code_email",
-    autoretry_for=(CodeEmailFailed,),
-    retry_backoff=True,
-    retry_backoff_max=settings.DELIVERY_OTP_EMAIL_RETRY_BACKOFF_MAX,
-    retry_jitter=True,
-    max_retries=settings.DELIVERY_OTP_EMAIL_MAX_RETRIES,
-    acks_late=True,
-)
+# An e-mail is retried with exponential backoff for about a day of SMTP outage.
+EMAIL_TASK_OPTIONS = {
+    "bind": True,
+    "autoretry_for": (CodeEmailFailed,),
+    "retry_backoff": True,
+    "retry_backoff_max": settings.DELIVERY_OTP_EMAIL_RETRY_BACKOFF_MAX,
+    "retry_jitter": True,
+    "max_retries": settings.DELIVERY_OTP_EMAIL_MAX_RETRIES,
+    "acks_late": True,
+}
+
+
+@shared_task(name="saleor_delivery_otp.send_code_email", **EMAIL_TASK_OPTIONS)
 def send_code_email_task(self, delivery_code_id: str) -> bool:
     """E-mail one code to its customer; returns whether a message went out."""
     record = DeliveryCode.objects.filter(pk=delivery_code_id).first()
@@ -56,16 +59,7 @@ def send_code_email_task(self, delivery_code_id: str) -> bool:
     return True
 
 
-@shared_task(
-    bind=True,
-    name="saleor_delivery_otp.send_order_confirmation",
-    autoretry_for=(CodeEmailFailed,),
-    retry_backoff=True,
-    retry_backoff_max=settings.DELIVERY_OTP_EMAIL_RETRY_BACKOFF_MAX,
-    retry_jitter=True,
-    max_retries=settings.DELIVERY_OTP_EMAIL_MAX_RETRIES,
-    acks_late=True,
-)
+@shared_task(name="saleor_delivery_otp.send_order_confirmation", **EMAIL_TASK_OPTIONS)
 def send_order_confirmation_task(
     self, payload: dict, delivery_code_id: str | None = None
 ) -> bool:
