@@ -7,7 +7,12 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: sandbox story test lint format bench clean
+# The Saleor tier and overhead benchmark need a Saleor 3.23 installed beside the
+# project (docs/saleor-plugin.md says how); they are not part of `make test`.
+SALEOR_VENV ?= ../saleor-venv
+SALEOR_DB ?= postgres://postgres@127.0.0.1:5432/saleor
+
+.PHONY: sandbox story test lint format bench saleor-test bench-saleor clean
 
 $(STAMP): setup.py constraints.txt
 	test -x $(PY) || "$$(./scripts/python312)" -m venv $(VENV)
@@ -42,6 +47,12 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/verify.py
+
+saleor-test:
+	DATABASE_URL=$(SALEOR_DB) $(SALEOR_VENV)/bin/pytest -c tests/saleor/saleor-tier.ini tests/saleor
+
+bench-saleor:
+	DATABASE_URL=$(SALEOR_DB) $(SALEOR_VENV)/bin/python benchmarks/saleor_overhead.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis sandbox-data federation/node_modules

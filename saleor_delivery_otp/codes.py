@@ -193,6 +193,11 @@ class Keyring:
         return PlainCode(plain.decode("ascii"))
 
 
+def configured_keyring() -> Keyring:
+    """``DELIVERY_OTP_KEYRING`` outside Saleor: the keys of the settings alone."""
+    return Keyring.from_settings()
+
+
 @functools.lru_cache(maxsize=8)
 def _keyring(secrets_: tuple[str | bytes, ...]) -> Keyring:
     # Deriving keys costs more than a verify's HMAC: keep them per configured set.

@@ -24,6 +24,16 @@ class Settings:
         # one key from SECRET_KEY" (with a logged warning): it works, but rotating
         # SECRET_KEY would then invalidate every issued code.
         "DELIVERY_OTP_KEYS": [],
+        # Dotted path of ``keyring() -> Keyring`` that opens and checks codes already
+        # issued, in the e-mail tasks: in Saleor, DELIVERY_OTP_KEYS plus the keys of
+        # every channel's plugin configuration. Outside Saleor:
+        # "saleor_delivery_otp.codes.configured_keyring" (DELIVERY_OTP_KEYS alone).
+        "DELIVERY_OTP_KEYRING": "saleor_delivery_otp.saleor_host.keyring",
+        # Dotted path of a context manager the Celery tasks run their queries in. In
+        # Saleor it is allow_writer(): Saleor's Celery base class refuses queries on
+        # the writer outside it in tests, and logs each one in production. Outside
+        # Saleor: "contextlib.nullcontext".
+        "DELIVERY_OTP_TASK_DB_ACCESS": "saleor_delivery_otp.saleor_host.writer",
         # Digits per code. Six gives 1 in 200,000 odds over five attempts, which is
         # the figure marketplaces use for doorstep codes; 4 to 10 is accepted.
         "DELIVERY_OTP_CODE_LENGTH": 6,

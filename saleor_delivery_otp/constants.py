@@ -12,7 +12,7 @@ from typing import Final
 # (``/plugins/channel/<slug>/<PLUGIN_ID>/``): never change it once released, or
 # every shop's configuration would be orphaned.
 PLUGIN_ID: Final = "saleor.delivery-otp"
-PLUGIN_NAME: Final = "Delivery codes (OTP)"
+PLUGIN_NAME: Final = "Delivery OTP"
 PLUGIN_DESCRIPTION: Final = (
     "Valuable parcels are handed over only against a one-time code that the "
     "customer receives by e-mail and tells the courier at the door."

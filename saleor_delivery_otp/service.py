@@ -16,10 +16,12 @@ from typing import Any
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from . import codes
 from .audit import SYSTEM, Actor
 from .codes import Keyring
+from .conf import settings
 from .exceptions import InvalidInput, InvalidState, NotFound, RateLimited
 from .models import (
     AttemptOutcome,
@@ -395,7 +397,7 @@ def reveal(
     Callers must have proved that the requester is the order's customer.
     """
     order_uuid = _uuid(order_id, "order_id")
-    keyring = keyring or Keyring.from_settings()
+    keyring = keyring or reading_keyring()
     now = now or timezone.now()
     revealed = []
     for record in _current().filter(order_id=order_uuid):
@@ -406,9 +408,14 @@ def reveal(
     return revealed
 
 
+def reading_keyring() -> Keyring:
+    """Every key an issued code may be under, from ``DELIVERY_OTP_KEYRING``."""
+    return import_string(settings.DELIVERY_OTP_KEYRING)()
+
+
 def open_code(record: DeliveryCode, keyring: Keyring | None = None) -> codes.PlainCode:
     """The plain code of one record, for the e-mail task."""
-    keyring = keyring or Keyring.from_settings()
+    keyring = keyring or reading_keyring()
     return keyring.open(record.id, record.key_id, record.sealed)
 
 

@@ -63,6 +63,8 @@ def configure(data_dir: Path, *, email_context: str, **extra: object) -> None:
         "DEFAULT_FROM_EMAIL": "shop@example.com",
         "DELIVERY_OTP_KEYS": [_key(data_dir)],
         "DELIVERY_OTP_EMAIL_CONTEXT": email_context,
+        "DELIVERY_OTP_KEYRING": "saleor_delivery_otp.codes.configured_keyring",
+        "DELIVERY_OTP_TASK_DB_ACCESS": "contextlib.nullcontext",
         "LOGGING_CONFIG": None,
     }
     settings.configure(**(values | extra))

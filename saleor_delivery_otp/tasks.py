@@ -4,7 +4,9 @@ plain sight of anyone who can read it, so a plain code never goes there.
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Callable
 
 from celery import shared_task
 from django.utils.module_loading import import_string
@@ -14,6 +16,18 @@ from .conf import settings
 from .models import CodeStatus, DeliveryCode, EventType
 
 logger = logging.getLogger(__name__)
+
+
+def with_db_access[**P, R](task: Callable[P, R]) -> Callable[P, R]:
+    """Runs a task's queries inside ``DELIVERY_OTP_TASK_DB_ACCESS`` (Saleor's
+    ``allow_writer()``): these tasks write, on purpose."""
+
+    @functools.wraps(task)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        with import_string(settings.DELIVERY_OTP_TASK_DB_ACCESS)():
+            return task(*args, **kwargs)
+
+    return run
 
 
 class CodeEmailFailed(Exception):
@@ -34,6 +48,7 @@ EMAIL_TASK_OPTIONS = {
 
 
 @shared_task(name="saleor_delivery_otp.send_code_email", **EMAIL_TASK_OPTIONS)
+@with_db_access
 def send_code_email_task(self, delivery_code_id: str) -> bool:
     """E-mail one code to its customer; returns whether a message went out."""
     record = DeliveryCode.objects.filter(pk=delivery_code_id).first()
@@ -60,6 +75,7 @@ def send_code_email_task(self, delivery_code_id: str) -> bool:
 
 
 @shared_task(name="saleor_delivery_otp.send_order_confirmation", **EMAIL_TASK_OPTIONS)
+@with_db_access
 def send_order_confirmation_task(
     self, payload: dict, delivery_code_id: str | None = None
 ) -> bool:
@@ -95,6 +111,7 @@ def send_order_confirmation_task(
     retry_backoff=True,
     max_retries=5,
 )
+@with_db_access
 def expire_codes_task() -> int:
     """Periodic: retire codes whose validity has run out. Schedule it with beat."""
     expired = service.expire_due(batch_size=settings.DELIVERY_OTP_EXPIRY_BATCH_SIZE)

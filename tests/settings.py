@@ -40,6 +40,8 @@ DELIVERY_OTP_KEYS = [
 ]
 DELIVERY_OTP_EMAIL_CONTEXT = "tests.hosts.email_context"
 DELIVERY_OTP_CONFIRMATION_CONTEXT = "tests.hosts.confirmation_context"
+DELIVERY_OTP_KEYRING = "saleor_delivery_otp.codes.configured_keyring"
+DELIVERY_OTP_TASK_DB_ACCESS = "contextlib.nullcontext"
 
 LOGGING = {
     "version": 1,

@@ -1,0 +1,608 @@
+"""The plugin's Dashboard configuration: field definitions, validation, parsing.
+
+Saleor stores a plugin's configuration as a list of ``{"name", "value"}`` items whose
+values are whatever the Dashboard sent, mostly strings. This module turns one
+channel's items into the engine's plain objects (:class:`~.policy.Policy`,
+:class:`~.rules.CodeRules`, a :class:`~.codes.Keyring`) or into field-level error
+messages for the Dashboard. It does not import Saleor, so the CI tier tests it
+without one; :mod:`saleor_delivery_otp.plugin` maps :data:`FIELDS` onto Saleor's
+``CONFIG_STRUCTURE``.
+
+Error messages never repeat a submitted key: they are shown in the Dashboard and may
+end up in logs.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from . import codes
+from . import constants as c
+from .codes import Keyring
+from .emails.context import EmailTemplates
+from .emails.rendering import (
+    SUPPORTED_LANGUAGES,
+    TemplateError,
+    normalize_language,
+    safe_url,
+    validate_templates,
+)
+from .policy import ParcelRule, Policy
+from .rules import MAX_ATTEMPTS_LIMIT, CodeRules
+
+
+class FieldKind(enum.StrEnum):
+    """How the Dashboard shows a field; ``plugin.py`` maps these onto Saleor's
+    ``ConfigurationTypeField`` (the API shows SECRET fields as their last 4
+    characters only)."""
+
+    STRING = "string"
+    MULTILINE = "multiline"
+    SECRET = "secret"  # noqa: S105 (a field kind, not a password)
+    SECRET_MULTILINE = "secret_multiline"  # noqa: S105
+
+
+class EmailMode(enum.StrEnum):
+    # The code travels in its own e-mail, sent by this plugin.
+    SEPARATE = "separate"
+    # The code travels in Saleor's order/fulfillment e-mails (see the e-mail docs).
+    SINGLE = "single"
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    kind: FieldKind
+    label: str
+    help_text: str
+
+
+FIELDS: Mapping[str, FieldSpec] = {
+    c.THRESHOLD: FieldSpec(
+        FieldKind.STRING,
+        "Price threshold",
+        "A line needs a delivery code when the unit gross price of its product is "
+        "strictly above this amount, in this channel's currency (e.g. 300 or "
+        "299.99). 0 makes every shippable line in scope qualify.",
+    ),
+    c.CATEGORY_SLUGS: FieldSpec(
+        FieldKind.MULTILINE,
+        "Categories in scope",
+        "Category slugs, separated by commas. Subcategories are included. Empty "
+        "with no product types below means: every category.",
+    ),
+    c.PRODUCT_TYPE_SLUGS: FieldSpec(
+        FieldKind.MULTILINE,
+        "Product types in scope",
+        "Product type slugs, separated by commas. A line is in scope when its "
+        "category or its product type is listed.",
+    ),
+    c.PARCEL_RULE: FieldSpec(
+        FieldKind.STRING,
+        "When a parcel needs a code",
+        "any_line: when any line in the parcel is above the threshold. "
+        "parcel_value: when the value of the parcel's lines in scope is above it.",
+    ),
+    c.CODE_LENGTH: FieldSpec(
+        FieldKind.STRING,
+        "Code length",
+        f"Digits per code, {codes.MIN_LENGTH} to {codes.MAX_LENGTH}. Six is the "
+        "usual doorstep code.",
+    ),
+    c.MAX_ATTEMPTS: FieldSpec(
+        FieldKind.STRING,
+        "Attempts before the code locks",
+        f"Wrong codes a courier may enter, 1 to {MAX_ATTEMPTS_LIMIT}; then the code "
+        "locks until staff unlock or replace it.",
+    ),
+    c.VALIDITY_DAYS: FieldSpec(
+        FieldKind.STRING,
+        "Validity after shipment (days)",
+        f"How long a parcel's code stays valid once it ships, 1 to "
+        f"{c.MAX_VALIDITY_DAYS} days.",
+    ),
+    c.RESEND_COOLDOWN_SECONDS: FieldSpec(
+        FieldKind.STRING,
+        "Resend cooldown (seconds)",
+        "Minimum pause between two e-mails of the same code asked for by the "
+        f"customer, 0 to {c.MAX_RESEND_COOLDOWN_SECONDS}.",
+    ),
+    c.RESEND_DAILY_CAP: FieldSpec(
+        FieldKind.STRING,
+        "E-mails per code per day",
+        f"At most this many e-mails of one code per day, 1 to "
+        f"{c.MAX_RESEND_DAILY_CAP}, the first one included.",
+    ),
+    c.EMAIL_MODE: FieldSpec(
+        FieldKind.STRING,
+        "E-mail mode",
+        "separate: the code is sent in its own e-mail. single: the code is part of "
+        "the order and shipping e-mails.",
+    ),
+    c.ALLOWED_APPS: FieldSpec(
+        FieldKind.MULTILINE,
+        "Apps allowed to verify codes",
+        "Saleor App IDs or names, separated by commas or new lines. Only these "
+        "apps (e.g. your courier integration) may check codes at the door.",
+    ),
+    c.EMAIL_LANGUAGE: FieldSpec(
+        FieldKind.STRING,
+        "Default e-mail language",
+        "Used when an order's language has no translation: "
+        + ", ".join(SUPPORTED_LANGUAGES)
+        + ". English otherwise.",
+    ),
+    c.TIME_ZONE: FieldSpec(
+        FieldKind.STRING,
+        "Time zone of e-mailed dates",
+        "An IANA time zone, e.g. Europe/Rome. UTC if empty.",
+    ),
+    c.ORDER_URL: FieldSpec(
+        FieldKind.STRING,
+        "Order page URL",
+        "Your storefront's order page, where customers see their code again; "
+        "{token} is replaced by the order's ID (Saleor's token) and {number} by its "
+        "number, e.g. https://shop.example.com/orders/{token}. Empty: no link.",
+    ),
+    c.BRAND_COLOR: FieldSpec(
+        FieldKind.STRING,
+        "Brand colour",
+        "Header and button colour of the e-mails, as #rgb or #rrggbb.",
+    ),
+    c.LOGO_URL: FieldSpec(
+        FieldKind.STRING,
+        "Logo URL",
+        "An absolute https URL of your logo for the e-mail header. Empty: the shop "
+        "name.",
+    ),
+    c.CODE_EMAIL_SUBJECT: FieldSpec(
+        FieldKind.STRING,
+        "Code e-mail - subject",
+        "Handlebars. Empty: ours. Never show the code in a subject.",
+    ),
+    c.CODE_EMAIL_HTML: FieldSpec(
+        FieldKind.MULTILINE,
+        "Code e-mail - HTML template",
+        "Handlebars, with {{#with delivery_code}}{{> code_block}}{{/with}} where "
+        "the code goes. Empty: ours.",
+    ),
+    c.CODE_EMAIL_TEXT: FieldSpec(
+        FieldKind.MULTILINE,
+        "Code e-mail - text template",
+        "Handlebars, plain text. Empty: ours.",
+    ),
+    c.CONFIRMATION_SUBJECT: FieldSpec(
+        FieldKind.STRING,
+        "Order confirmation (single e-mail) - subject",
+        "Handlebars. Empty: ours.",
+    ),
+    c.CONFIRMATION_HTML: FieldSpec(
+        FieldKind.MULTILINE,
+        "Order confirmation (single e-mail) - HTML template",
+        "Handlebars; Saleor's order confirmation variables plus delivery_code. "
+        "Empty: ours.",
+    ),
+    c.CONFIRMATION_TEXT: FieldSpec(
+        FieldKind.MULTILINE,
+        "Order confirmation (single e-mail) - text template",
+        "Handlebars, plain text. Empty: ours.",
+    ),
+    c.CURRENT_KEY: FieldSpec(
+        FieldKind.SECRET,
+        "Current key",
+        f"Optional. At least {codes.MIN_KEY_CHARS} random characters, without "
+        "spaces or commas. Protects this channel's new codes instead of the "
+        "server's DELIVERY_OTP_KEYS. Keep the old key under 'Previous keys' "
+        "until its codes have expired.",
+    ),
+    c.PREVIOUS_KEYS: FieldSpec(
+        FieldKind.SECRET_MULTILINE,
+        "Previous keys",
+        "Optional. Keys that protected earlier codes, one per line. They still "
+        "verify and display those codes; they never issue new ones.",
+    ),
+}
+
+SECRET_FIELDS = frozenset(
+    name
+    for name, spec in FIELDS.items()
+    if spec.kind in (FieldKind.SECRET, FieldKind.SECRET_MULTILINE)
+)
+
+_Parser = Callable[[object], Any]
+
+_SLUG = re.compile(r"[-\w]+")
+_AMOUNT = re.compile(r"[0-9]+(\.[0-9]{1,3})?")
+_LIST_SEPARATORS = re.compile(r"[,\n\r]+")
+_MAX_KEY_CHARS = 1024
+_MAX_APP_CHARS = 255
+_MAX_SLUG_CHARS = 255
+_MAX_TEMPLATE_CHARS = 100_000
+_HEX_COLOR = re.compile(r"#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
+_TEMPLATE_FIELDS = {
+    "code_email": (c.CODE_EMAIL_SUBJECT, c.CODE_EMAIL_HTML, c.CODE_EMAIL_TEXT),
+    "order_confirmation": (
+        c.CONFIRMATION_SUBJECT,
+        c.CONFIRMATION_HTML,
+        c.CONFIRMATION_TEXT,
+    ),
+}
+
+
+@dataclass(frozen=True)
+class EmailSettings:
+    """How the channel's e-mails look: what :mod:`~saleor_delivery_otp.emails`
+    needs beyond the order itself."""
+
+    language: str = "en"
+    time_zone: str = "UTC"
+    # With {token} / {number} placeholders; empty for no link.
+    order_url: str = ""
+    brand_color: str = ""
+    logo_url: str = ""
+    code_email: EmailTemplates = field(default_factory=EmailTemplates)
+    confirmation_email: EmailTemplates = field(default_factory=EmailTemplates)
+
+    def order_page(self, *, token: str, number: str) -> str:
+        return self.order_url.replace("{token}", token).replace("{number}", number)
+
+
+@dataclass(frozen=True)
+class ChannelConfig:
+    """One channel's configuration, parsed and checked."""
+
+    policy: Policy
+    rules: CodeRules
+    email_mode: EmailMode = EmailMode.SEPARATE
+    # App IDs and names, as entered; compared case-insensitively.
+    allowed_apps: frozenset[str] = frozenset()
+    # Current key first, then previous keys; empty means DELIVERY_OTP_KEYS.
+    keys: tuple[str, ...] = field(default=(), repr=False)
+    email: EmailSettings = field(default_factory=EmailSettings)
+
+    def keyring(self) -> Keyring | None:
+        """The channel's own keyring, or None to use the server's keys."""
+        if not self.keys:
+            return None
+        return codes._keyring(self.keys)
+
+    def app_allowed(self, *, app_id: str, app_name: str = "") -> bool:
+        """Whether a Saleor App may verify codes in this channel."""
+        allowed = {entry.casefold() for entry in self.allowed_apps}
+        return bool(
+            (app_id and app_id.casefold() in allowed)
+            or (app_name and app_name.casefold() in allowed)
+        )
+
+
+class ConfigurationInvalid(ValueError):
+    """Raised with every bad field at once, so the Dashboard can show them all."""
+
+    def __init__(self, errors: Mapping[str, str]):
+        super().__init__("Invalid delivery-code configuration: " + ", ".join(errors))
+        self.errors = dict(errors)
+
+
+def values_from_items(
+    items: Iterable[Mapping[str, object]] | None,
+) -> dict[str, object]:
+    """Saleor's ``[{"name": ..., "value": ...}]`` as a dict, defaults filled in.
+
+    Unknown names are dropped, as Saleor itself drops fields without a structure.
+    """
+    values: dict[str, object] = dict(c.DEFAULTS)
+    for item in items or ():
+        name = item.get("name")
+        if isinstance(name, str) and name in FIELDS:
+            value = item.get("value")
+            values[name] = c.DEFAULTS[name] if value is None else value
+    return values
+
+
+def validate(values: Mapping[str, object]) -> dict[str, str]:
+    """Field name -> message for every bad field; empty when all is well."""
+    _, errors = _parse_fields(values)
+    return errors
+
+
+def parse(values: Mapping[str, object], *, currency: str) -> ChannelConfig:
+    """The configuration of a channel whose prices are in ``currency``.
+
+    Raises :class:`ConfigurationInvalid` with every bad field.
+    """
+    parsed, errors = _parse_fields(values)
+    if errors:
+        raise ConfigurationInvalid(errors)
+    if not isinstance(currency, str) or not currency.strip():
+        raise ConfigurationInvalid({c.THRESHOLD: "The channel has no currency."})
+    policy = Policy(
+        thresholds={currency.strip().upper(): parsed[c.THRESHOLD]},
+        category_slugs=parsed[c.CATEGORY_SLUGS],
+        product_type_slugs=parsed[c.PRODUCT_TYPE_SLUGS],
+        parcel_rule=parsed[c.PARCEL_RULE],
+    )
+    rules = CodeRules(
+        length=parsed[c.CODE_LENGTH],
+        max_attempts=parsed[c.MAX_ATTEMPTS],
+        validity=timedelta(days=parsed[c.VALIDITY_DAYS]),
+        resend_cooldown=timedelta(seconds=parsed[c.RESEND_COOLDOWN_SECONDS]),
+        resend_daily_cap=parsed[c.RESEND_DAILY_CAP],
+    )
+    keys = parsed[c.CURRENT_KEY] + parsed[c.PREVIOUS_KEYS]
+    email = EmailSettings(
+        language=parsed[c.EMAIL_LANGUAGE],
+        time_zone=parsed[c.TIME_ZONE],
+        order_url=parsed[c.ORDER_URL],
+        brand_color=parsed[c.BRAND_COLOR],
+        logo_url=parsed[c.LOGO_URL],
+        code_email=EmailTemplates(
+            subject=parsed[c.CODE_EMAIL_SUBJECT],
+            html=parsed[c.CODE_EMAIL_HTML],
+            text=parsed[c.CODE_EMAIL_TEXT],
+        ),
+        confirmation_email=EmailTemplates(
+            subject=parsed[c.CONFIRMATION_SUBJECT],
+            html=parsed[c.CONFIRMATION_HTML],
+            text=parsed[c.CONFIRMATION_TEXT],
+        ),
+    )
+    return ChannelConfig(
+        policy=policy,
+        rules=rules,
+        email_mode=parsed[c.EMAIL_MODE],
+        allowed_apps=parsed[c.ALLOWED_APPS],
+        keys=tuple(dict.fromkeys(keys)),
+        email=email,
+    )
+
+
+def scope_slugs(values: Mapping[str, object]) -> tuple[frozenset[str], frozenset[str]]:
+    """The category and product-type slugs of a valid configuration."""
+    parsed, errors = _parse_fields(values)
+    if errors:
+        raise ConfigurationInvalid(errors)
+    return parsed[c.CATEGORY_SLUGS], parsed[c.PRODUCT_TYPE_SLUGS]
+
+
+def parse_items(
+    items: Iterable[Mapping[str, object]] | None, *, currency: str
+) -> ChannelConfig:
+    """:func:`parse` straight from Saleor's stored list of items."""
+    return parse(values_from_items(items), currency=currency)
+
+
+# --- one parser per field -------------------------------------------------------
+
+
+class _Bad(ValueError):
+    """A field's value is unusable; the message is shown to the shop owner."""
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise _Bad("Enter text.")
+    return str(value).strip()
+
+
+def _threshold(value: object) -> Decimal:
+    text = _text(value)
+    if not _AMOUNT.fullmatch(text):
+        raise _Bad(
+            "Enter an amount with digits and an optional decimal point (at most "
+            "3 decimals), e.g. 300 or 299.99."
+        )
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:  # pragma: no cover - the pattern already excludes it
+        raise _Bad("Enter an amount, e.g. 300.") from None
+    if amount > c.MAX_THRESHOLD:
+        raise _Bad("The amount is too large.")
+    return amount
+
+
+def _int_between(low: int, high: int) -> _Parser:
+    def parse_int(value: object) -> int:
+        text = _text(value)
+        if not (text.isascii() and text.isdigit() and len(text) <= 12):
+            raise _Bad(f"Enter a whole number from {low} to {high}.")
+        number = int(text)
+        if not low <= number <= high:
+            raise _Bad(f"Enter a whole number from {low} to {high}.")
+        return number
+
+    return parse_int
+
+
+def _items(value: object) -> list[str]:
+    items = [
+        item.strip() for item in _LIST_SEPARATORS.split(_text(value)) if item.strip()
+    ]
+    if len(items) > c.MAX_LIST_ITEMS:
+        raise _Bad(f"List at most {c.MAX_LIST_ITEMS} entries.")
+    return list(dict.fromkeys(items))
+
+
+def _slugs(value: object) -> frozenset[str]:
+    slugs = [slug for item in _items(value) for slug in item.split()]
+    bad = [
+        slug
+        for slug in slugs
+        if len(slug) > _MAX_SLUG_CHARS or not _SLUG.fullmatch(slug)
+    ]
+    if bad:
+        raise _Bad(
+            "Slugs contain only letters, digits, '-' and '_'; check: "
+            + ", ".join(sorted(bad)[:5])
+        )
+    return frozenset(slugs)
+
+
+def _choice(enum_type: type[enum.StrEnum]) -> _Parser:
+    allowed = [member.value for member in enum_type]
+
+    def parse_choice(value: object) -> enum.StrEnum:
+        text = _text(value).lower()
+        if text not in allowed:
+            raise _Bad("Choose one of: " + ", ".join(allowed) + ".")
+        return enum_type(text)
+
+    return parse_choice
+
+
+def _apps(value: object) -> frozenset[str]:
+    apps = _items(value)
+    if any(len(app) > _MAX_APP_CHARS or not app.isprintable() for app in apps):
+        raise _Bad(
+            f"Each app is an ID or a name of at most {_MAX_APP_CHARS} printable "
+            "characters."
+        )
+    return frozenset(apps)
+
+
+def _check_key(key: str, what: str) -> str:
+    # Never quote the key: this message is shown and may be logged.
+    if len(key) < codes.MIN_KEY_CHARS:
+        raise _Bad(f"{what} needs at least {codes.MIN_KEY_CHARS} characters.")
+    if len(key) > _MAX_KEY_CHARS:
+        raise _Bad(f"{what} has more than {_MAX_KEY_CHARS} characters.")
+    if not key.isascii() or not key.isprintable() or any(ch.isspace() for ch in key):
+        raise _Bad(f"{what} may contain printable ASCII characters only, no spaces.")
+    return key
+
+
+def _current_key(value: object) -> tuple[str, ...]:
+    key = _text(value)
+    if not key:
+        return ()
+    if "," in key:
+        raise _Bad("The key may not contain commas.")
+    return (_check_key(key, "The key"),)
+
+
+def _previous_keys(value: object) -> tuple[str, ...]:
+    return tuple(
+        _check_key(key, f"Previous key {index}")
+        for index, key in enumerate(_items(value), start=1)
+    )
+
+
+def _language(value: object) -> str:
+    text = _text(value)
+    if not text:
+        return "en"
+    language = normalize_language(text)
+    if language is None:
+        raise _Bad("Choose one of: " + ", ".join(SUPPORTED_LANGUAGES) + ".")
+    return language
+
+
+def _time_zone(value: object) -> str:
+    text = _text(value) or "UTC"
+    try:
+        ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise _Bad("Enter an IANA time zone, e.g. Europe/Rome or UTC.") from None
+    return text
+
+
+def _url(value: object) -> str:
+    text = _text(value)
+    if text and not safe_url(text.replace("{token}", "t").replace("{number}", "1")):
+        raise _Bad("Enter an absolute http or https URL.")
+    return text
+
+
+def _order_url(value: object) -> str:
+    text = _url(value)
+    leftover = text
+    for placeholder in c.ORDER_URL_PLACEHOLDERS:
+        leftover = leftover.replace(placeholder, "")
+    if "{" in leftover or "}" in leftover:
+        raise _Bad("Use only the placeholders {token} and {number}.")
+    return text
+
+
+def _color(value: object) -> str:
+    text = _text(value)
+    if text and not _HEX_COLOR.fullmatch(text):
+        raise _Bad("Enter a colour as #rgb or #rrggbb, e.g. #1a73e8.")
+    return text
+
+
+def _template(value: object) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise _Bad("Enter a template.")
+    if len(value) > _MAX_TEMPLATE_CHARS:
+        raise _Bad(f"A template may have at most {_MAX_TEMPLATE_CHARS} characters.")
+    return value
+
+
+_PARSERS: Mapping[str, _Parser] = {
+    c.THRESHOLD: _threshold,
+    c.CATEGORY_SLUGS: _slugs,
+    c.PRODUCT_TYPE_SLUGS: _slugs,
+    c.PARCEL_RULE: _choice(ParcelRule),
+    c.CODE_LENGTH: _int_between(codes.MIN_LENGTH, codes.MAX_LENGTH),
+    c.MAX_ATTEMPTS: _int_between(1, MAX_ATTEMPTS_LIMIT),
+    c.VALIDITY_DAYS: _int_between(1, c.MAX_VALIDITY_DAYS),
+    c.RESEND_COOLDOWN_SECONDS: _int_between(0, c.MAX_RESEND_COOLDOWN_SECONDS),
+    c.RESEND_DAILY_CAP: _int_between(1, c.MAX_RESEND_DAILY_CAP),
+    c.EMAIL_MODE: _choice(EmailMode),
+    c.ALLOWED_APPS: _apps,
+    c.EMAIL_LANGUAGE: _language,
+    c.TIME_ZONE: _time_zone,
+    c.ORDER_URL: _order_url,
+    c.BRAND_COLOR: _color,
+    c.LOGO_URL: _url,
+    c.CODE_EMAIL_SUBJECT: _template,
+    c.CODE_EMAIL_HTML: _template,
+    c.CODE_EMAIL_TEXT: _template,
+    c.CONFIRMATION_SUBJECT: _template,
+    c.CONFIRMATION_HTML: _template,
+    c.CONFIRMATION_TEXT: _template,
+    c.CURRENT_KEY: _current_key,
+    c.PREVIOUS_KEYS: _previous_keys,
+}
+
+
+def _parse_fields(
+    values: Mapping[str, object],
+) -> tuple[dict[str, Any], dict[str, str]]:
+    parsed: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for name, parser in _PARSERS.items():
+        raw = values.get(name, c.DEFAULTS[name])
+        try:
+            parsed[name] = parser(c.DEFAULTS[name] if raw is None else raw)
+        except _Bad as exc:
+            errors[name] = str(exc)
+    for kind, names in _TEMPLATE_FIELDS.items():
+        for name, part in zip(names, ("subject", "html", "text"), strict=True):
+            source = parsed.get(name)
+            if name in errors or not source:
+                continue
+            try:
+                validate_templates(kind, EmailTemplates(**{part: source}))  # type: ignore[arg-type]
+            except TemplateError as exc:
+                errors[name] = str(exc)
+    if (
+        not errors.get(c.CURRENT_KEY)
+        and not errors.get(c.PREVIOUS_KEYS)
+        and parsed.get(c.PREVIOUS_KEYS)
+        and not parsed.get(c.CURRENT_KEY)
+    ):
+        errors[c.CURRENT_KEY] = (
+            "Set a current key: previous keys only verify older codes, they never "
+            "issue new ones."
+        )
+    return parsed, errors
