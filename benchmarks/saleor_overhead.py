@@ -26,10 +26,14 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=30)
-    parser.add_argument("--warmup", type=int, default=3)
+def run_saleor_bench(
+    bench_file: str, description: str, *, rounds: int, warmup: int
+) -> int:
+    """Runs one of the Saleor tier's ``bench_*.py`` files with pytest, in Saleor's
+    virtualenv (this Python), and lets it print its table."""
+    parser = argparse.ArgumentParser(description=description.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=rounds)
+    parser.add_argument("--warmup", type=int, default=warmup)
     args = parser.parse_args()
     if importlib.util.find_spec("saleor") is None:
         print(
@@ -49,7 +53,7 @@ def main() -> int:
         "pytest",
         "-c",
         str(REPO / "tests/saleor/saleor-tier.ini"),
-        str(REPO / "tests/saleor/bench_overhead.py"),
+        str(REPO / bench_file),
         "-s",
         "-q",
         "-p",
@@ -60,4 +64,8 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(
+        run_saleor_bench(
+            "tests/saleor/bench_overhead.py", __doc__ or "", rounds=30, warmup=3
+        )
+    )

@@ -21,7 +21,7 @@ import logging
 import os
 import re
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from uuid import UUID
@@ -118,6 +118,15 @@ class _Key:
         return AESGCM(self._derive(b"display-copy-v1"))
 
 
+def _as_key(raw: str | bytes) -> _Key:
+    secret = raw.encode() if isinstance(raw, str) else bytes(raw)
+    if len(secret) < MIN_KEY_CHARS:
+        raise ConfigurationError(
+            f"Each delivery-code key needs at least {MIN_KEY_CHARS} characters."
+        )
+    return _Key(key_id_for(secret), secret)
+
+
 def key_id_for(secret: bytes) -> str:
     """A short public fingerprint that names a key on the records it protects."""
     return hashlib.sha256(b"delivery-otp-key-id\x00" + secret).hexdigest()[:12]
@@ -126,19 +135,20 @@ def key_id_for(secret: bytes) -> str:
 class Keyring:
     """The master secrets, newest first. Only the first issues new codes."""
 
-    def __init__(self, secrets_: Sequence[str | bytes]):
+    def __init__(
+        self,
+        secrets_: Sequence[str | bytes],
+        *,
+        older: Callable[[], Iterable[str | bytes]] | None = None,
+    ):
+        """``older``, if given, is asked once, and only when a record names a key
+        not among ``secrets_``: older keys cost a look-up the usual case skips."""
         if not secrets_:
             raise ConfigurationError("At least one delivery-code key is needed.")
-        keys = []
-        for raw in secrets_:
-            secret = raw.encode() if isinstance(raw, str) else bytes(raw)
-            if len(secret) < MIN_KEY_CHARS:
-                raise ConfigurationError(
-                    f"Each delivery-code key needs at least {MIN_KEY_CHARS} characters."
-                )
-            keys.append(_Key(key_id_for(secret), secret))
+        keys = [_as_key(raw) for raw in secrets_]
         self._keys = {key.key_id: key for key in keys}
         self.current = keys[0]
+        self._older = older
 
     @classmethod
     def from_settings(cls) -> Keyring:
@@ -158,6 +168,11 @@ class Keyring:
         return _keyring((derived,))
 
     def _key(self, key_id: str) -> _Key:
+        if key_id not in self._keys and self._older is not None:
+            more, self._older = self._older(), None
+            for raw in more:
+                key = _as_key(raw)
+                self._keys.setdefault(key.key_id, key)
         try:
             return self._keys[key_id]
         except KeyError:

@@ -34,7 +34,8 @@ class Requestor:
     identifier: str = ""
     name: str = ""
     email: str = ""
-    # Staff or app holding Saleor's MANAGE_ORDERS permission.
+    # Staff holding Saleor's MANAGE_ORDERS permission. (Apps act by the channel's
+    # list of apps allowed to verify.)
     can_manage_orders: bool = False
 
     @property

@@ -463,6 +463,43 @@ def code_follow_up_task(
     return True
 
 
+def queue_api_timeline(
+    order_id: uuid.UUID, message: str, actor_kind: str, actor_id: str
+) -> None:
+    """The API's timeline entry (a verification, a staff action), after commit."""
+    _enqueue(api_timeline_task, str(order_id), message, actor_kind, actor_id)
+
+
+@shared_task(
+    bind=True,
+    name="saleor_delivery_otp.api_timeline",
+    autoretry_for=(HookFailed,),
+    retry_backoff=True,
+    retry_backoff_max=RETRY_BACKOFF_MAX_SECONDS,
+    retry_jitter=True,
+    max_retries=RETRY_MAX_RETRIES,
+    acks_late=True,
+)
+def api_timeline_task(
+    self: Any, order_id: str, message: str, actor_kind: str, actor_id: str
+) -> bool:
+    """Write an API action on the order's timeline and mirror the parcels' status
+    onto their metadata. The message never holds a code."""
+    host = _host()
+    try:
+        with host.writer():
+            host.write_api_timeline(order_id, message, actor_kind, actor_id)
+    except Exception as exc:
+        _log_failure(
+            "api_timeline",
+            order_id,
+            exc,
+            f"retry {self.request.retries + 1} will follow",
+        )
+        raise HookFailed(type(exc).__name__) from None
+    return True
+
+
 def timeline_message(event: str, record: DeliveryCode, *, parcel: str = "") -> str:
     """The order timeline's words for a code the hooks issued or bound. Never the
     code: only what happened and to which parcel. (Verifications and staff actions

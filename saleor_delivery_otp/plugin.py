@@ -222,10 +222,14 @@ class DeliveryOTPPlugin(BasePlugin):
 
         match = getattr(request, "resolver_match", None)
         channel = match.kwargs.get("channel_slug") if match is not None else None
+        # On a channel's route this instance is that channel's: its configuration
+        # is already loaded and parsed.
+        loaded = {channel: self.channel_config} if channel is not None else None
         try:
             # Saleor's channel-less plugin route is not wrapped in allow_writer.
             with saleor_host.writer():
-                return handle(request, host=saleor_host.SaleorHost(), channel=channel)
+                host = saleor_host.SaleorHost(loaded)
+                return handle(request, host=host, channel=channel)
         except Exception as exc:
             # Never let Django log the request: its body may hold a code.
             logger.error("Delivery-code API failed (%s).", type(exc).__name__)

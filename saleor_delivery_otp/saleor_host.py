@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
@@ -600,14 +600,12 @@ def all_channel_keys() -> tuple[str, ...]:
     return tuple(dict.fromkeys(keys))
 
 
-def _with_older(base: Keyring, older: Iterable[str]) -> Keyring:
-    """``base`` (its current key still first) plus more keys that only verify and
-    display."""
+def _with_older(base: Keyring, older: Callable[[], Iterable[str]]) -> Keyring:
+    """``base`` (its current key still first) plus the keys ``older`` gives, read
+    only when a record names a key ``base`` does not hold."""
     secrets = [base.current.secret]
     secrets += [key.secret for key in base._keys.values() if key is not base.current]
-    known = set(secrets)
-    secrets += [key.encode() for key in older if key.encode() not in known]
-    return Keyring(secrets)
+    return Keyring(secrets, older=older)
 
 
 def _app_ids(entries: Iterable[str]) -> frozenset[str]:
@@ -652,7 +650,18 @@ def sync_parcel_statuses(order_id: uuid.UUID | str) -> None:
 
 class SaleorHost:
     """:class:`saleor_delivery_otp.host.Host` for a real Saleor: its tokens, orders,
-    apps, plugin configuration and order timeline."""
+    apps, plugin configuration and order timeline.
+
+    One instance serves one request, so what it reads of the configuration is read
+    once per request however often the API asks.
+    """
+
+    def __init__(self, loaded: Mapping[str, ChannelConfig | None] | None = None):
+        """``loaded``: configurations Saleor already parsed for this request (the
+        plugin instance's own channel), so they are not read again."""
+        self._configs: dict[str, ChannelConfig | None] = dict(loaded or {})
+        self._settings: dict[str, ChannelSettings | None] = {}
+        self._keyring: Keyring | None = None
 
     def requestor(self, request: HttpRequest) -> Requestor:
         """The customer, staff member or App behind ``Authorization: Bearer``.
@@ -689,12 +698,9 @@ class SaleorHost:
             return ANONYMOUS
         if app is None:
             return ANONYMOUS
-        return Requestor(
-            RequestorKind.APP,
-            str(app.pk),
-            app.name,
-            can_manage_orders=app.has_perm(OrderPermissions.MANAGE_ORDERS),
-        )
+        # An app acts by the channel's list of apps allowed to verify, not by its
+        # permissions: no permission query on the courier's hot path.
+        return Requestor(RequestorKind.APP, str(app.pk), app.name)
 
     def order(self, order_id: uuid.UUID) -> OrderFacts | None:
         order = (
@@ -717,14 +723,20 @@ class SaleorHost:
         )
 
     def channel_settings(self, channel: str) -> ChannelSettings | None:
-        config = channel_config(channel)
-        if config is None:
-            return None
-        return ChannelSettings(
-            rules=config.rules,
-            verifying_apps=_app_ids(config.allowed_apps),
-            extra={"email_mode": str(config.email_mode)},
-        )
+        if channel not in self._settings:
+            if channel not in self._configs:
+                self._configs[channel] = channel_config(channel)
+            config = self._configs[channel]
+            self._settings[channel] = (
+                None
+                if config is None
+                else ChannelSettings(
+                    rules=config.rules,
+                    verifying_apps=_app_ids(config.allowed_apps),
+                    extra={"email_mode": str(config.email_mode)},
+                )
+            )
+        return self._settings[channel]
 
     def active_channels(self) -> list[str]:
         return list(
@@ -734,31 +746,46 @@ class SaleorHost:
         )
 
     def keyring(self) -> Keyring:
-        return _with_older(Keyring.from_settings(), all_channel_keys())
+        if self._keyring is None:
+            self._keyring = _with_older(Keyring.from_settings(), all_channel_keys)
+        return self._keyring
 
     def issuing_keyring(self, channel: str) -> Keyring:
         keys = channel_keys(channel)
         return Keyring(keys) if keys else Keyring.from_settings()
 
     def timeline(self, order_id: uuid.UUID, message: str, requestor: Requestor) -> None:
-        """The entry carries the staff member or App who acted, for the Dashboard;
-        then each parcel's status metadata is brought up to date."""
-        order = Order.objects.only("id").filter(pk=order_id).first()
-        if order is None:
-            return
-        user = app = None
-        if requestor.kind is RequestorKind.STAFF and requestor.identifier.isdigit():
-            user = User.objects.filter(pk=int(requestor.identifier)).first()
-        elif requestor.kind is RequestorKind.APP and requestor.identifier.isdigit():
-            app = App.objects.filter(pk=int(requestor.identifier)).first()
-        external_notification_event(
-            order=order,
-            user=user,
-            app=app,
-            message=message,
-            parameters={"delivery_otp_event": "api"},
+        """Queued, not written here: the courier's verify is a hot path, and the
+        entry and the parcels' status metadata can follow on a worker."""
+        from . import order_events
+
+        order_events.queue_api_timeline(
+            order_id, message, str(requestor.kind), requestor.identifier
         )
-        sync_parcel_statuses(order_id)
+
+
+def write_api_timeline(
+    order_id: uuid.UUID | str, message: str, actor_kind: str, actor_id: str
+) -> None:
+    """The timeline entry of an API action, carrying the staff member or App who
+    acted, for the Dashboard; then each parcel's status metadata is brought up to
+    date."""
+    order = Order.objects.only("id").filter(pk=order_id).first()
+    if order is None:
+        return
+    user = app = None
+    if actor_kind == RequestorKind.STAFF and actor_id.isdigit():
+        user = User.objects.filter(pk=int(actor_id)).first()
+    elif actor_kind == RequestorKind.APP and actor_id.isdigit():
+        app = App.objects.filter(pk=int(actor_id)).first()
+    external_notification_event(
+        order=order,
+        user=user,
+        app=app,
+        message=message,
+        parameters={"delivery_otp_event": "api"},
+    )
+    sync_parcel_statuses(order_id)
 
 
 def keyring() -> Keyring:

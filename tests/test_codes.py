@@ -656,3 +656,24 @@ def test_the_timing_check_detects_an_early_exit_comparison():
     share = first_wrong_slower_share(leaky_equal, "923456", wrong_code(code))
 
     assert share < 0.40, share
+
+
+def test_older_keys_are_read_only_when_a_record_names_one():
+    """A host's further keys (Saleor's per-channel keys) cost a look-up only for the
+    records issued under them."""
+    old = Keyring([KEY_A])
+    record_id = uuid.uuid4()
+    sealed = old.seal(record_id, "123456")
+    digest = old.digest(record_id, "123456")
+    asked = []
+    ring = Keyring([KEY_B], older=lambda: asked.append(1) or [KEY_A, KEY_B])
+
+    fresh_id = uuid.uuid4()
+    assert ring.matches(fresh_id, ring.current.key_id, ring.digest(fresh_id, "1"), "1")
+    assert asked == []
+    assert ring.open(record_id, old.current.key_id, sealed) == "123456"
+    assert ring.matches(record_id, old.current.key_id, digest, "123456")
+    assert asked == [1]
+    with pytest.raises(ConfigurationError):
+        ring.open(record_id, Keyring([KEY_C]).current.key_id, sealed)
+    assert asked == [1]
