@@ -304,10 +304,8 @@ def issue_for_parcel(
     )
     rules, keyring, now = _defaults(rules, keyring, now)
 
-    existing = _current().filter(fulfillment_id=parcel_id).first()
-    if existing is not None:
-        return IssueResult(existing, created=False)
-
+    # No read first: a parcel's first event is the usual case and runs inside
+    # Saleor's orderFulfill; a repeated event hits the unique constraint instead.
     expires_at = now + rules.validity
     try:
         with transaction.atomic():
