@@ -334,15 +334,21 @@ def _enqueue(task: Any, *args: Any, countdown: int | None = None) -> None:
         logger.error("Could not queue %s (%s).", task.name, type(exc).__name__)
 
 
+# Retried with exponential backoff; the arguments are ids and names only.
+TASK_OPTIONS: dict[str, Any] = {
+    "bind": True,
+    "autoretry_for": (HookFailed,),
+    "retry_backoff": True,
+    "retry_backoff_max": RETRY_BACKOFF_MAX_SECONDS,
+    "retry_jitter": True,
+    "max_retries": RETRY_MAX_RETRIES,
+    "acks_late": True,
+}
+
+
 @shared_task(
-    bind=True,
     name="saleor_delivery_otp.retry_hook",
-    autoretry_for=(HookFailed,),
-    retry_backoff=RETRY_FIRST_DELAY_SECONDS,
-    retry_backoff_max=RETRY_BACKOFF_MAX_SECONDS,
-    retry_jitter=True,
-    max_retries=RETRY_MAX_RETRIES,
-    acks_late=True,
+    **(TASK_OPTIONS | {"retry_backoff": RETRY_FIRST_DELAY_SECONDS}),
 )
 def retry_hook_task(self: Any, hook: str, object_id: str) -> bool:
     """Run a failed hook again, by the id of its order or fulfillment.
@@ -414,16 +420,7 @@ def _announce_once(record_id: uuid.UUID, rules: CodeRules) -> bool:
         return True
 
 
-@shared_task(
-    bind=True,
-    name="saleor_delivery_otp.code_follow_up",
-    autoretry_for=(HookFailed,),
-    retry_backoff=True,
-    retry_backoff_max=RETRY_BACKOFF_MAX_SECONDS,
-    retry_jitter=True,
-    max_retries=RETRY_MAX_RETRIES,
-    acks_late=True,
-)
+@shared_task(name="saleor_delivery_otp.code_follow_up", **TASK_OPTIONS)
 def code_follow_up_task(
     self: Any, delivery_code_id: str, event: str = "", email: bool = True
 ) -> bool:
@@ -470,16 +467,7 @@ def queue_api_timeline(
     _enqueue(api_timeline_task, str(order_id), message, actor_kind, actor_id)
 
 
-@shared_task(
-    bind=True,
-    name="saleor_delivery_otp.api_timeline",
-    autoretry_for=(HookFailed,),
-    retry_backoff=True,
-    retry_backoff_max=RETRY_BACKOFF_MAX_SECONDS,
-    retry_jitter=True,
-    max_retries=RETRY_MAX_RETRIES,
-    acks_late=True,
-)
+@shared_task(name="saleor_delivery_otp.api_timeline", **TASK_OPTIONS)
 def api_timeline_task(
     self: Any, order_id: str, message: str, actor_kind: str, actor_id: str
 ) -> bool:

@@ -425,10 +425,10 @@ def smtp_transport(channel_slug: str) -> SmtpTransport | None:
             password=values.get("password")
             or _saleor_setting("USER_EMAIL_HOST_PASSWORD")
             or "",
-            use_tls=bool(
+            use_tls=_truthy(
                 values.get("use_tls") or _saleor_setting("USER_EMAIL_USE_TLS")
             ),
-            use_ssl=bool(
+            use_ssl=_truthy(
                 values.get("use_ssl") or _saleor_setting("USER_EMAIL_USE_SSL")
             ),
             sender_name=values.get("sender_name") or "",
@@ -441,6 +441,11 @@ def smtp_transport(channel_slug: str) -> SmtpTransport | None:
             channel_slug,
         )
         return None
+
+
+def _truthy(value: object) -> bool:
+    # Saleor stores a BOOLEAN field as a bool, older rows as "true"/"false".
+    return value is True or str(value).strip().lower() in ("true", "1", "yes")
 
 
 def user_emails_send_order_confirmation(channel_slug: str) -> bool:

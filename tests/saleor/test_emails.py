@@ -124,3 +124,74 @@ def test_bad_template_is_refused_on_its_field(plugins_staff, channel_USD):
 
     errors = get_graphql_content(response)["data"]["pluginUpdate"]["errors"]
     assert [error["field"] for error in errors] == [c.CODE_EMAIL_HTML]
+
+
+@pytest.fixture
+def smtp_server():
+    """A real SMTP server on 127.0.0.1 that keeps what it receives."""
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    class Keep:
+        def __init__(self):
+            self.messages: list[tuple[list[str], bytes]] = []
+
+        async def handle_DATA(self, server, session, envelope):
+            self.messages.append((list(envelope.rcpt_tos), envelope.original_content))
+            return "250 OK"
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    handler = Keep()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield handler, port
+    controller.stop()
+
+
+def test_code_email_goes_through_the_channels_user_emails_smtp_server(
+    channel_USD,
+    configure_otp,
+    catalog,
+    make_checkout,
+    complete_checkout,
+    settings,
+    smtp_server,
+):
+    """With Saleor's User emails plugin active in the channel, the code e-mail uses
+    its SMTP server and sender, not Django's e-mail backend."""
+    import email
+    from email import policy
+
+    received, port = smtp_server
+    settings.PLUGINS = [*settings.PLUGINS, USER_EMAIL_PLUGIN]
+    PluginConfiguration.objects.create(
+        identifier=c.USER_EMAIL_PLUGIN_ID,
+        channel=channel_USD,
+        active=True,
+        configuration=[
+            {"name": "host", "value": "127.0.0.1"},
+            {"name": "port", "value": str(port)},
+            {"name": "use_tls", "value": False},
+            {"name": "use_ssl", "value": False},
+            {"name": "sender_name", "value": "Example Shop"},
+            {"name": "sender_address", "value": "shop@example.com"},
+        ],
+    )
+    configure_otp(channel_USD, threshold="300")
+
+    order = complete_checkout(make_checkout(channel_USD, [(catalog.phone, 1)]))
+
+    (record,) = codes_of(order)
+    code = service.open_code(record)
+    ours = [
+        email.message_from_bytes(raw, policy=policy.default)
+        for _, raw in received.messages
+        if code.encode() in raw
+    ]
+    assert len(ours) == 1
+    assert ours[0]["From"] == "Example Shop <shop@example.com>"
+    assert ours[0]["To"] == order.get_customer_email()
+    assert not any(code in message.body for message in mail.outbox)
