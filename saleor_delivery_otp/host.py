@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Collection
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -70,7 +70,6 @@ class ChannelSettings:
     rules: CodeRules
     # Apps (by id) allowed to verify codes in this channel.
     verifying_apps: frozenset[str] = frozenset()
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class Host(Protocol):

@@ -275,7 +275,12 @@ def channel_config(channel_slug: str) -> ChannelConfig | None:
     row = _config_row(channel_slug, active_only=True)
     if row is None:
         return None
-    items, currency = row
+    return _parsed_config(channel_slug, *row)
+
+
+def _parsed_config(
+    channel_slug: str, items: Any, currency: str
+) -> ChannelConfig | None:
     try:
         return parse_items(items, currency=currency)
     except ConfigurationInvalid as exc:
@@ -738,17 +743,23 @@ class SaleorHost:
                 else ChannelSettings(
                     rules=config.rules,
                     verifying_apps=_app_ids(config.allowed_apps),
-                    extra={"email_mode": str(config.email_mode)},
                 )
             )
         return self._settings[channel]
 
     def active_channels(self) -> list[str]:
-        return list(
-            PluginConfiguration.objects.filter(
-                identifier=c.PLUGIN_ID, active=True, channel__isnull=False
-            ).values_list("channel__slug", flat=True)
-        )
+        """The channels where the plugin is on. Their configurations come in the
+        same query and are kept, so the channel-less route asks the database once
+        whatever the number of channels."""
+        rows = PluginConfiguration.objects.filter(
+            identifier=c.PLUGIN_ID, active=True, channel__isnull=False
+        ).values_list("channel__slug", "configuration", "channel__currency_code")
+        slugs = []
+        for slug, items, currency in rows:
+            if slug not in self._configs:
+                self._configs[slug] = _parsed_config(slug, items, currency)
+            slugs.append(slug)
+        return slugs
 
     def keyring(self) -> Keyring:
         if self._keyring is None:

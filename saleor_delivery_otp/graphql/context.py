@@ -20,7 +20,6 @@ class RequestContext:
     requestor: Requestor
     # The channel of the URL (/plugins/channel/<slug>/...); None on the global route.
     channel: str | None = None
-    request: Any = None
     now: datetime = field(default_factory=timezone.now)
     # Orders whose codes this request may reveal: the requestor proved to be their
     # customer when the order was resolved.

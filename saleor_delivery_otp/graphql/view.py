@@ -55,7 +55,6 @@ def handle(request: HttpRequest, *, host: Host, channel: str | None) -> HttpResp
             host=host,
             requestor=host.requestor(request),
             channel=channel,
-            request=request,
         )
         results = [_execute(operation, ctx, request.method) for operation in operations]
     except BadRequest as error:
