@@ -37,6 +37,9 @@ class Requestor:
     # Staff holding Saleor's MANAGE_ORDERS permission. (Apps act by the channel's
     # list of apps allowed to verify.)
     can_manage_orders: bool = False
+    # The channels this staff member may act in (Saleor's permission groups with
+    # restrictedAccessToChannels); None means every channel.
+    channels: frozenset[str] | None = None
 
     @property
     def actor(self) -> Actor:

@@ -87,6 +87,16 @@ class DeliveryCode(SecretMixin, AttemptLimitMixin, ResendThrottleMixin, models.M
     expires_at = models.DateTimeField(null=True, blank=True)
     verified_at = models.DateTimeField(null=True, blank=True)
     verified_by = models.CharField(max_length=255, blank=True, default="")
+    # Who may read the code, pinned when it is issued, so that a later change of
+    # the order's account or e-mail never makes it readable by anyone new: the
+    # customer account that owned the order then (empty for a guest), and a keyed
+    # digest of the address the code is e-mailed to.
+    customer_id = models.CharField(max_length=255, blank=True, default="")
+    recipient_digest = models.CharField(max_length=64, blank=True, default="")
+    # The outbox: an e-mail of this code is owed since this moment. Set in the
+    # transaction that decides to send, cleared once the message is delivered; a
+    # periodic task re-queues what the broker lost.
+    email_due_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         db_table = "delivery_otp_code"
@@ -121,6 +131,11 @@ class DeliveryCode(SecretMixin, AttemptLimitMixin, ResendThrottleMixin, models.M
                 fields=["expires_at"],
                 condition=Q(status="active"),
                 name="delivery_otp_active_expiry_idx",
+            ),
+            models.Index(
+                fields=["email_due_at"],
+                condition=Q(email_due_at__isnull=False),
+                name="delivery_otp_email_due_idx",
             ),
         ]
 
