@@ -190,9 +190,9 @@ def _verify_rules(ctx: RequestContext, channels: tuple[str, ...]) -> CodeRules:
     real parcel of a channel with a larger limit (docs/security.md says so).
     """
     configured = [
-        settings.rules
-        for settings in map(ctx.host.channel_settings, channels)
-        if settings is not None
+        configuration.rules
+        for configuration in map(ctx.host.channel_settings, channels)
+        if configuration is not None
     ]
     if not configured:
         return CodeRules.from_settings()
