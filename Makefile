@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed
 SALEOR_VENV ?= ../saleor-venv
 SALEOR_DB ?= postgres://postgres@127.0.0.1:5432/saleor
 
-.PHONY: sandbox story test lint format bench saleor-test bench-saleor clean
+.PHONY: sandbox story test lint format bench bench-timing saleor-test bench-saleor clean
 
 $(STAMP): setup.py constraints.txt
 	test -x $(PY) || "$$(./scripts/python312)" -m venv $(VENV)
@@ -47,6 +47,10 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/verify.py
+
+# Constant-time comparison, measured: prints the sign test's share and a verdict.
+bench-timing: $(STAMP)
+	$(PY) benchmarks/timing.py
 
 saleor-test:
 	DATABASE_URL=$(SALEOR_DB) $(SALEOR_VENV)/bin/pytest -c tests/saleor/saleor-tier.ini tests/saleor

@@ -5,8 +5,9 @@ Runs ``service.verify`` (right code, wrong code) interleaved with a bare single-
 statements of one verify. Prints each figure against its target; the exit code is
 0 whatever the figures (it is a benchmark, not a test).
 
-It uses its own database, ``delivery_otp_bench`` (created if missing, migrated,
-truncated before and after the run), never the test database. Run from anywhere:
+It uses its own database, ``delivery_otp_bench`` (``<name>_bench`` with
+``DELIVERY_OTP_TEST_DB_NAME=<name>``; created if missing, migrated, truncated
+before and after the run), never the test database. Run from anywhere:
 
     .venv/bin/python benchmarks/verify.py [--n 2000]
 """
@@ -30,8 +31,12 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 os.environ["DJANGO_SETTINGS_MODULE"] = "tests.settings"
 
-BENCH_DB = "delivery_otp_bench"
-TEST_DB = "test_delivery_otp"
+# Beside the tests' database, never it: delivery_otp_bench by default, <name>_bench
+# when DELIVERY_OTP_TEST_DB_NAME names another (so parallel checkouts do not
+# truncate each other's runs).
+_TEST_DB_NAME = os.environ.get("DELIVERY_OTP_TEST_DB_NAME", "delivery_otp")
+BENCH_DB = f"{_TEST_DB_NAME}_bench"
+TEST_DB = f"test_{_TEST_DB_NAME}"
 CHANNEL = "default-channel"
 BLOCK = 100  # operations of one kind in a row before switching to the next kind
 WARMUP = 20  # untimed operations of each kind before the first round
@@ -128,12 +133,22 @@ def issue(count: int, ids: Iterator[int]) -> list[Parcel]:
 # --- operations ----------------------------------------------------------------
 
 
-def _verify(fulfillment_id: int, code: str) -> Any:
+def _verify(
+    fulfillment_id: int, code: str, caller: str = "bench", *, later: bool = False
+) -> Any:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
     from saleor_delivery_otp import service
     from saleor_delivery_otp.audit import Actor, ActorKind
 
-    actor = Actor(ActorKind.APP, "bench", "Benchmark courier")
-    return service.verify(service.Lookup(fulfillment_id=fulfillment_id), code, actor)
+    actor = Actor(ActorKind.APP, caller, "Benchmark courier")
+    # ``later``: past every code's expiry.
+    now = timezone.now() + timedelta(days=3650) if later else None
+    return service.verify(
+        service.Lookup(fulfillment_id=fulfillment_id), code, actor, now=now
+    )
 
 
 def verify_right(parcel: Parcel) -> bool:
@@ -152,6 +167,33 @@ def verify_unknown(parcel: Parcel) -> bool:
 
     result = _verify(parcel.fulfillment_id, parcel.code)
     return result.outcome == AttemptOutcome.UNKNOWN
+
+
+def verify_used(parcel: Parcel) -> bool:
+    """A code accepted before, tried by another caller."""
+    from saleor_delivery_otp.models import AttemptOutcome
+
+    result = _verify(parcel.fulfillment_id, parcel.code, "another")
+    return result.outcome == AttemptOutcome.USED
+
+
+def verify_retry(parcel: Parcel) -> bool:
+    """A code accepted before, retried by the caller that was accepted."""
+    return _verify(parcel.fulfillment_id, parcel.code).repeated
+
+
+def verify_expired(parcel: Parcel) -> bool:
+    from saleor_delivery_otp.models import AttemptOutcome
+
+    result = _verify(parcel.fulfillment_id, parcel.code, later=True)
+    return result.outcome == AttemptOutcome.EXPIRED
+
+
+def verify_locked(parcel: Parcel) -> bool:
+    from saleor_delivery_otp.models import AttemptOutcome
+
+    result = _verify(parcel.fulfillment_id, parcel.code)
+    return result.outcome == AttemptOutcome.LOCKED
 
 
 def bare_update(parcel: Parcel) -> bool:
@@ -218,7 +260,10 @@ def rerun_command(n: int) -> str:
     if python.is_relative_to(REPO):
         python = python.relative_to(REPO)
     script = Path(__file__).resolve().relative_to(REPO)
-    return f"cd {REPO} && {python} {script} --n {n}"
+    env = ""
+    if "DELIVERY_OTP_TEST_DB_NAME" in os.environ:
+        env = f"DELIVERY_OTP_TEST_DB_NAME={_TEST_DB_NAME} "
+    return f"cd {REPO} && {env}{python} {script} --n {n}"
 
 
 # --- main ----------------------------------------------------------------------
@@ -272,7 +317,9 @@ def run(n: int) -> None:
     wrong = issue(-(-(WARMUP + n) // per_parcel), ids)
     sample_right = issue(SAMPLE, ids)
     sample_wrong = issue(SAMPLE, ids)
-    issued = len(right) + len(wrong) + 2 * SAMPLE
+    sample_expired = issue(SAMPLE, ids)
+    sample_locked = issue(SAMPLE, ids)
+    issued = len(right) + len(wrong) + 4 * SAMPLE
     took = time.perf_counter() - started
     print(f"Issued {issued} parcel codes in {took:.1f} s ({issued / took:.0f}/s)")
     analyze()
@@ -289,10 +336,19 @@ def run(n: int) -> None:
         f"SQL queries per verify (BEGIN/COMMIT counted apart), sample of {SAMPLE}"
         f" each, target <= {MAX_QUERIES}:"
     )
+    max_attempts = CodeRules.from_settings().max_attempts
+    for parcel in sample_locked:
+        for _ in range(max_attempts):
+            _verify(parcel.fulfillment_id, parcel.wrong_code)
     for label, op, parcels in (
         ("right code", verify_right, sample_right),
         ("wrong code", verify_wrong, sample_wrong),
         ("unknown parcel", verify_unknown, unknown),
+        # The right-code sample is used by now.
+        ("used code", verify_used, sample_right),
+        ("caller's retry", verify_retry, sample_right),
+        ("expired code", verify_expired, sample_expired),
+        ("locked code", verify_locked, sample_locked),
     ):
         counted = count_queries(op, parcels)
         print(

@@ -47,7 +47,26 @@ class Settings:
         # Minimum pause between two e-mails of the same code asked for by the customer.
         "DELIVERY_OTP_RESEND_COOLDOWN": timedelta(seconds=60),
         # At most this many e-mails of one code per UTC day, the first one included.
+        # Staff regenerating a parcel's code are held to the same figures: the
+        # cooldown from the last replacement, the cap on replacements per 24 hours,
+        # so a repeated click does not send the customer a stream of new codes.
         "DELIVERY_OTP_RESEND_DAILY_CAP": 5,
+        # Staff unlocks of one code. Each unlock gives the courier a fresh set of
+        # attempts, so without a cap "lock, unlock" repeats into unlimited guesses;
+        # after the cap staff regenerate, which e-mails the customer a new code.
+        "DELIVERY_OTP_MAX_UNLOCKS": 2,
+        # How long the caller who was accepted for a parcel is told "accepted" again
+        # when it repeats the same verify with the right code (a courier app retrying
+        # after a time-out). It knew the code already; nobody else is told.
+        "DELIVERY_OTP_RETRY_WINDOW": timedelta(minutes=10),
+        # A caller (app or staff member, by its authenticated id, never its address)
+        # whose codes fail for this many distinct parcels within
+        # DELIVERY_OTP_CALLER_WINDOW is refused until the window ends, with one
+        # logged warning. A courier mistypes a few codes a round; walking through
+        # the shop's parcels fails dozens. Kept in Django's cache (Redis in Saleor):
+        # a cache flush resets it, the per-code lock in the database stays.
+        "DELIVERY_OTP_CALLER_FAILED_PARCELS": 30,
+        "DELIVERY_OTP_CALLER_WINDOW": timedelta(minutes=10),
         # Dotted path of the callable that e-mails a code: ``sender(record, code)``.
         # Celery calls it with the plain code read back from the encrypted copy, so
         # the code never travels through the broker.

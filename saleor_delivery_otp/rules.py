@@ -1,12 +1,15 @@
 """Per-channel limits for codes: length, attempts, validity and resend limits.
 
+The unlock cap and the retry window are not in the Dashboard configuration: they
+default to the project settings, whatever the channel.
+
 The plugin builds one from its Dashboard configuration; code running outside a channel
 uses :meth:`CodeRules.from_settings`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from . import codes
@@ -23,6 +26,10 @@ class CodeRules:
     validity: timedelta
     resend_cooldown: timedelta
     resend_daily_cap: int
+    max_unlocks: int = field(default_factory=lambda: settings.DELIVERY_OTP_MAX_UNLOCKS)
+    retry_window: timedelta = field(
+        default_factory=lambda: settings.DELIVERY_OTP_RETRY_WINDOW
+    )
 
     def __post_init__(self) -> None:
         codes.check_length(self.length)
@@ -36,6 +43,10 @@ class CodeRules:
             raise ConfigurationError("The resend cooldown cannot be negative.")
         if self.resend_daily_cap < 1:
             raise ConfigurationError("The daily resend cap must be at least 1.")
+        if self.max_unlocks < 0:
+            raise ConfigurationError("The unlock cap cannot be negative.")
+        if self.retry_window < timedelta(0):
+            raise ConfigurationError("The retry window cannot be negative.")
 
     @classmethod
     def from_settings(cls, **overrides: object) -> CodeRules:
@@ -45,6 +56,8 @@ class CodeRules:
             "validity": settings.DELIVERY_OTP_VALIDITY,
             "resend_cooldown": settings.DELIVERY_OTP_RESEND_COOLDOWN,
             "resend_daily_cap": settings.DELIVERY_OTP_RESEND_DAILY_CAP,
+            "max_unlocks": settings.DELIVERY_OTP_MAX_UNLOCKS,
+            "retry_window": settings.DELIVERY_OTP_RETRY_WINDOW,
         }
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]

@@ -7,6 +7,7 @@ State changes that depend on the current state run on a locked row.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import uuid
 from collections.abc import Collection
@@ -14,7 +15,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
+from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, Max, Min
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -22,7 +25,13 @@ from . import codes
 from .audit import SYSTEM, Actor
 from .codes import Keyring
 from .conf import settings
-from .exceptions import InvalidInput, InvalidState, NotFound, RateLimited
+from .exceptions import (
+    ConfigurationError,
+    InvalidInput,
+    InvalidState,
+    NotFound,
+    RateLimited,
+)
 from .models import (
     AttemptOutcome,
     CodeEvent,
@@ -191,6 +200,9 @@ class VerifyResult:
     attempts_left: int
     outcome: AttemptOutcome
     record: DeliveryCode | None = field(default=None, repr=False)
+    # The caller accepted for this code moments ago asked again: nothing changed,
+    # so nothing goes on the order's timeline.
+    repeated: bool = False
 
     def public(self) -> dict[str, object]:
         return {"accepted": self.accepted, "attempts_left": self.attempts_left}
@@ -510,8 +522,12 @@ def verify(
     """Check a code at the door. Atomic, single use, limited attempts.
 
     A malformed code raises :class:`InvalidInput` and costs no attempt. Anything
-    else is one audited attempt: on PostgreSQL two statements for a parcel with a
-    live code (lock; update and log), three for the other cases (lock, count, log).
+    else is one audited attempt, in two statements on PostgreSQL: the lock, then
+    the verdict with its log entry (a live code) or the log entry with the count
+    of earlier failures (anything else).
+
+    ``rules`` give the attempt limit an unknown parcel counts down from (pass the
+    rules of the caller's channel), and the retry window.
     """
     if not isinstance(lookup, Lookup):
         raise InvalidInput(
@@ -530,6 +546,16 @@ def verify(
         # A caller allowed in no channel sees no parcel: same answer as unknown.
         found = lookup.lock_records(scope) if scope != () else []
         record, outcome = _pick(found, now)
+        if outcome is AttemptOutcome.USED and _is_retry(record, actor, rules, now):
+            assert record is not None
+            if _matches(keyring, record, candidate):
+                # The caller that was accepted asks again (its answer was lost):
+                # it typed this code itself, so "accepted" tells it nothing new.
+                _log_attempt(lookup, record, AttemptOutcome.ACCEPTED, actor, now)
+                return VerifyResult(
+                    True, 0, AttemptOutcome.ACCEPTED, record, repeated=True
+                )
+            return _refuse(lookup, record, outcome, actor, rules, now)
         if outcome is not None:
             # Spend the same hashing work as a real check, so that a missing parcel
             # does not answer faster than a wrong code.
@@ -539,7 +565,7 @@ def verify(
         assert record is not None
         record.attempts += 1
         record.updated_at = now
-        if keyring.matches(record.id, record.key_id, record.digest, candidate):
+        if _matches(keyring, record, candidate):
             record.status = CodeStatus.VERIFIED
             record.verified_at = now
             record.verified_by = str(actor)
@@ -556,6 +582,43 @@ def verify(
     )
 
 
+def _matches(keyring: Keyring, record: DeliveryCode, candidate: str) -> bool:
+    try:
+        return keyring.matches(record.id, record.key_id, record.digest, candidate)
+    except ConfigurationError:
+        # The code's key was removed before the code expired: nothing can confirm
+        # the code any more, as with a digest under another key. The courier gets
+        # the answer of a wrong code, the parcel locks, staff regenerate it under
+        # a current key; the operator learns why from this line (a key id is a
+        # public fingerprint, not key material).
+        logger.error(
+            "Delivery code %s cannot be checked: its key %s is not configured.",
+            record.id,
+            record.key_id,
+        )
+        keyring.digest(uuid.UUID(int=0), candidate)
+        return False
+
+
+def _is_retry(
+    record: DeliveryCode | None, actor: Actor, rules: CodeRules, now: datetime
+) -> bool:
+    """Whether this caller was accepted for this code moments ago, with the code.
+
+    A handover without code also sets ``verified_by`` but always with a reason in
+    ``status_reason``, which verify never writes: staff who handed a parcel over
+    without its code must not learn the code by trying.
+    """
+    return (
+        record is not None
+        and record.status == CodeStatus.VERIFIED
+        and not record.status_reason
+        and record.verified_by == str(actor)
+        and record.verified_at is not None
+        and now - record.verified_at <= rules.retry_window
+    )
+
+
 _OUTCOME_FOR_STATUS = {
     CodeStatus.VERIFIED: AttemptOutcome.USED,
     CodeStatus.LOCKED: AttemptOutcome.LOCKED,
@@ -567,7 +630,11 @@ _OUTCOME_FOR_STATUS = {
 def _pick(
     found: list[DeliveryCode], now: datetime
 ) -> tuple[DeliveryCode | None, AttemptOutcome | None]:
-    """The record to check, or why there is none (outcome set)."""
+    """The record to check, or why there is none (outcome set).
+
+    A code found past its expiry is marked expired here, in memory: the refusal
+    writes it with its log entry.
+    """
     if not found:
         return None, AttemptOutcome.UNKNOWN
     if len(found) > 1:
@@ -578,7 +645,6 @@ def _pick(
     if record.is_past_expiry(now):
         record.status = CodeStatus.EXPIRED
         record.updated_at = now
-        record.save(update_fields=["status", "updated_at"])
         return record, AttemptOutcome.EXPIRED
     return record, None
 
@@ -593,15 +659,22 @@ def _refuse(
 ) -> VerifyResult:
     """A failure without a live code, answered like a wrong code would be.
 
-    Attempts left are counted from the log for this parcel name, so an unknown
-    parcel runs down from the limit to zero exactly as a real one does.
+    Attempts left are counted from the attempt log: per code when the parcel has
+    one, so every name of the parcel gives the count its code would (a parcel
+    locked under its fulfillment id answers 0 under its tracking number too); per
+    name otherwise, from the limit of the caller's channel, so an unknown parcel
+    runs down from that limit to zero exactly as a real one does.
     """
     limit = record.max_attempts if record is not None else rules.max_attempts
-    failures = VerificationAttempt.objects.filter(
-        lookup=lookup.key, accepted=False
-    ).count()
-    _log_attempt(lookup, record, outcome, actor, now)
+    failures = _log_refusal(lookup, record, outcome, actor, now)
     return VerifyResult(False, max(0, limit - failures - 1), outcome, record)
+
+
+def _failures(lookup: Lookup, record: DeliveryCode | None) -> Any:
+    attempts = VerificationAttempt.objects.filter(accepted=False)
+    if record is not None:
+        return attempts.filter(delivery_code=record)
+    return attempts.filter(lookup=lookup.key)
 
 
 _VERDICT_FIELDS = ("attempts", "status", "verified_at", "verified_by", "updated_at")
@@ -614,18 +687,57 @@ _ATTEMPT_COLUMNS = (
     "outcome",
     "created_at",
 )
-# The row update and its attempt-log entry in one statement: verify is the hot path
-# of a courier's app, and each round trip to the database is most of its cost.
-_VERDICT_SQL = (  # noqa: S608 (built from model metadata, values are bound)
-    "WITH verdict AS (UPDATE {code} SET {assignments} WHERE id = %s) "
+_INSERT_ATTEMPT = (  # noqa: S608 (built from model metadata, values are bound)
     "INSERT INTO {attempt} ({columns}) VALUES ({values})"
 ).format(
-    code=DeliveryCode._meta.db_table,
-    assignments=", ".join(f"{name} = %s" for name in _VERDICT_FIELDS),
     attempt=VerificationAttempt._meta.db_table,
     columns=", ".join(_ATTEMPT_COLUMNS),
     values=", ".join(["%s"] * len(_ATTEMPT_COLUMNS)),
 )
+# The row update and its attempt-log entry in one statement: verify is the hot path
+# of a courier's app, and each round trip to the database is most of its cost.
+_VERDICT_SQL = (  # noqa: S608 (built from model metadata, values are bound)
+    "WITH verdict AS (UPDATE {code} SET {assignments} WHERE id = %s) {insert}"
+).format(
+    code=DeliveryCode._meta.db_table,
+    assignments=", ".join(f"{name} = %s" for name in _VERDICT_FIELDS),
+    insert=_INSERT_ATTEMPT,
+)
+# A refusal: its log entry, the status of a code found expired, and the count of
+# the earlier failures, in one statement. The SELECT reads the snapshot taken
+# before the INSERT, so it does not see the new entry.
+# (Built from model metadata; values are bound.)
+_EXPIRE_CTE = (
+    f", expired AS (UPDATE {DeliveryCode._meta.db_table} "  # noqa: S608
+    "SET status = %s, updated_at = %s WHERE id = %s)"
+)
+_REFUSAL_SQL = {
+    (by_code, expire): (
+        f"WITH logged AS ({_INSERT_ATTEMPT}){_EXPIRE_CTE if expire else ''} "  # noqa: S608
+        f"SELECT count(*) FROM {VerificationAttempt._meta.db_table} "
+        f"WHERE {'delivery_code_id' if by_code else 'lookup'} = %s AND NOT accepted"
+    )
+    for by_code in (True, False)
+    for expire in (True, False)
+}
+
+
+def _attempt_values(
+    lookup: Lookup,
+    record: DeliveryCode | None,
+    outcome: AttemptOutcome,
+    actor: Actor,
+    now: datetime,
+) -> list[Any]:
+    return [
+        record.pk if record is not None else None,
+        lookup.key,
+        record.channel if record is not None else "",
+        str(actor),
+        outcome is AttemptOutcome.ACCEPTED,
+        outcome,
+        now,
+    ]
 
 
 def _save_verdict(
@@ -645,15 +757,36 @@ def _save_verdict(
             [
                 *(getattr(record, name) for name in _VERDICT_FIELDS),
                 record.pk,
-                record.pk,
-                lookup.key,
-                record.channel,
-                str(actor),
-                outcome is AttemptOutcome.ACCEPTED,
-                outcome,
-                now,
+                *_attempt_values(lookup, record, outcome, actor, now),
             ],
         )
+
+
+def _log_refusal(
+    lookup: Lookup,
+    record: DeliveryCode | None,
+    outcome: AttemptOutcome,
+    actor: Actor,
+    now: datetime,
+) -> int:
+    """Log a refusal; the number of failures logged before it."""
+    expire = outcome is AttemptOutcome.EXPIRED and record is not None
+    if connection.vendor != "postgresql":
+        if expire:
+            assert record is not None
+            record.save(update_fields=["status", "updated_at"])
+        failures: int = _failures(lookup, record).count()
+        _log_attempt(lookup, record, outcome, actor, now)
+        return failures
+    params = _attempt_values(lookup, record, outcome, actor, now)
+    if expire:
+        assert record is not None
+        params += [CodeStatus.EXPIRED, now, record.pk]
+    params.append(record.pk if record is not None else lookup.key)
+    with connection.cursor() as cursor:
+        cursor.execute(_REFUSAL_SQL[record is not None, expire], params)
+        (count,) = cursor.fetchone()
+    return int(count)
 
 
 def _log_attempt(
@@ -671,6 +804,75 @@ def _log_attempt(
         accepted=outcome is AttemptOutcome.ACCEPTED,
         outcome=outcome,
         created_at=now,
+    )
+
+
+# --- the courier's caller limit ------------------------------------------------
+#
+# Across requests, per authenticated caller, in Django's cache: the distinct parcels
+# whose codes failed within a fixed window (DELIVERY_OTP_CALLER_WINDOW, aligned to
+# the clock, so a caller may reach twice the limit across one window boundary).
+# Cache operations are not SQL; verify's statement budget holds. If the cache is
+# down the limit is skipped with a warning: the per-code lock in the database
+# still holds, and couriers keep delivering.
+
+
+def _caller_window(actor: Actor, now: datetime) -> tuple[str, int]:
+    """The cache-key prefix of this caller's current window, and its seconds left."""
+    length = max(1, int(settings.DELIVERY_OTP_CALLER_WINDOW.total_seconds()))
+    window, into = divmod(int(now.timestamp()), length)
+    caller = hashlib.sha256(str(actor).encode()).hexdigest()[:32]
+    return f"delivery-otp:caller:{caller}:{window}", length - into
+
+
+def check_caller(actor: Actor, *, now: datetime | None = None) -> None:
+    """Refuse a caller whose codes failed for too many parcels lately.
+
+    Raises :class:`RateLimited` before anything is read or counted; the first
+    refusal of a window logs one warning with the caller, never a code.
+    """
+    limit = settings.DELIVERY_OTP_CALLER_FAILED_PARCELS
+    prefix, seconds_left = _caller_window(actor, now or timezone.now())
+    try:
+        failed = cache.get(f"{prefix}:failed", 0)
+        if failed < limit:
+            return
+        first_refusal = cache.add(f"{prefix}:warned", True, seconds_left)
+    except Exception as error:
+        _caller_limit_unavailable(error)
+        return
+    if first_refusal:
+        logger.warning(
+            "Caller %s failed delivery codes for %d parcels within %s; its verify "
+            "calls are refused for %d s.",
+            actor,
+            failed,
+            settings.DELIVERY_OTP_CALLER_WINDOW,
+            seconds_left,
+        )
+    raise RateLimited(
+        "Too many codes failed for different parcels; wait before verifying again.",
+        retry_after=seconds_left,
+    )
+
+
+def note_failure(actor: Actor, lookup: Lookup, *, now: datetime | None = None) -> None:
+    """Count a failed verify against its caller, once per parcel name a window."""
+    prefix, seconds_left = _caller_window(actor, now or timezone.now())
+    parcel = hashlib.sha256(lookup.key.encode()).hexdigest()[:32]
+    try:
+        if cache.add(f"{prefix}:parcel:{parcel}", True, seconds_left) and not (
+            cache.add(f"{prefix}:failed", 1, seconds_left)
+        ):
+            cache.incr(f"{prefix}:failed")
+    except Exception as error:
+        _caller_limit_unavailable(error)
+
+
+def _caller_limit_unavailable(error: Exception) -> None:
+    logger.warning(
+        "Delivery-code caller limit skipped, the cache failed: %s",
+        type(error).__name__,
     )
 
 
@@ -693,12 +895,18 @@ def regenerate(
     keyring: Keyring | None = None,
     now: datetime | None = None,
 ) -> DeliveryCode:
-    """Replace a code by a new one (lost, leaked or expired). The old one dies."""
+    """Replace a code by a new one (lost, leaked or expired). The old one dies.
+
+    Each replacement is e-mailed, so replacements of one parcel's code are held to
+    the resend limits: the cooldown from the last one, the daily cap over the last
+    24 hours.
+    """
     rules, keyring, now = _defaults(rules, keyring, now)
     with transaction.atomic():
         old = _locked_record(record_id)
         if old.status not in (*_OPEN, CodeStatus.EXPIRED):
             raise InvalidState(f"A {old.status} code cannot be replaced.")
+        _check_replacements(old, rules, now)
         old.status = CodeStatus.SUPERSEDED
         old.updated_at = now
         old.save(update_fields=["status", "updated_at"])
@@ -715,6 +923,33 @@ def regenerate(
             tracking_number=old.tracking_number,
             shipped_at=old.shipped_at,
             expires_at=now + rules.validity if old.fulfillment_id else None,
+        )
+
+
+def _check_replacements(record: DeliveryCode, rules: CodeRules, now: datetime) -> None:
+    # The codes this parcel (or the order's unbound code) had before: a superseded
+    # row is never written again, so its updated_at is when it was replaced.
+    day = timedelta(days=1)
+    replaced = DeliveryCode.objects.filter(
+        order_id=record.order_id,
+        fulfillment_id=record.fulfillment_id,
+        status=CodeStatus.SUPERSEDED,
+        updated_at__gt=now - day,
+    ).aggregate(count=Count("id"), first=Min("updated_at"), last=Max("updated_at"))
+    if replaced["last"] is not None:
+        wait = replaced["last"] + rules.resend_cooldown - now
+        if wait > timedelta(0):
+            raise RateLimited(
+                "The code was replaced moments ago; please wait before replacing it "
+                "again.",
+                retry_after=max(1, int(wait.total_seconds() + 0.999)),
+            )
+    if replaced["count"] >= rules.resend_daily_cap:
+        raise RateLimited(
+            "The code was replaced too many times in the last 24 hours.",
+            retry_after=max(
+                1, int((replaced["first"] + day - now).total_seconds() + 0.999)
+            ),
         )
 
 
@@ -774,14 +1009,32 @@ def expire_due(*, now: datetime | None = None, batch_size: int = 500) -> int:
         expired += len(batch)
 
 
-def unlock(record_id: object, *, actor: Actor, reason: object) -> DeliveryCode:
-    """Give a locked code its attempts back, e.g. after the customer called in."""
+def unlock(
+    record_id: object,
+    *,
+    actor: Actor,
+    reason: object,
+    rules: CodeRules | None = None,
+) -> DeliveryCode:
+    """Give a locked code its attempts back, e.g. after the customer called in.
+
+    At most ``rules.max_unlocks`` times per code (counted from its UNLOCKED
+    events): each unlock is a new set of guesses. Past that, regenerate.
+    """
     reason = _text(reason, "reason", MAX_REASON_CHARS, required=True)
+    rules = rules or CodeRules.from_settings()
     now = timezone.now()
     with transaction.atomic():
         record = _locked_record(record_id)
         if record.status != CodeStatus.LOCKED:
             raise InvalidState("Only a locked code can be unlocked.")
+        unlocks = record.events.filter(type=EventType.UNLOCKED).count()
+        if unlocks >= rules.max_unlocks:
+            raise InvalidState(
+                f"This code was unlocked {unlocks} time{'s' * (unlocks != 1)}, the "
+                "most allowed: regenerate it instead, which e-mails the customer a "
+                "new code."
+            )
         record.status = CodeStatus.ACTIVE
         record.attempts = 0
         record.updated_at = now

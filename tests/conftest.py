@@ -2,6 +2,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 
 from saleor_delivery_otp import service
 from saleor_delivery_otp.audit import Actor, ActorKind
@@ -10,6 +11,13 @@ from saleor_delivery_otp.rules import CodeRules
 
 COURIER = Actor(ActorKind.APP, "17", "Courier app")
 STAFF = Actor(ActorKind.STAFF, "5", "staff@example.com")
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """The per-caller verify limit lives in the cache: each test starts without
+    the failures of the tests before it."""
+    cache.clear()
 
 
 @pytest.fixture

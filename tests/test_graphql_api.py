@@ -5,21 +5,26 @@ federation. The host is in memory (tests/graphql_host.py); the Saleor tier runs 
 same API through Saleor's own routes and tokens.
 """
 
+import dataclasses
 import json
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
+from django.utils import timezone
 from freezegun import freeze_time
 from graphene import relay
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from saleor_delivery_otp import service
+from saleor_delivery_otp.codes import Keyring, PlainCode
 from saleor_delivery_otp.graphql.schema import committed_sdl, federation_sdl
+from saleor_delivery_otp.host import ChannelSettings
 from saleor_delivery_otp.models import CodeStatus, DeliveryCode, VerificationAttempt
 
-from .conftest import wrong_code
-from .graphql_host import HOST
+from .conftest import Parcels, wrong_code
+from .graphql_host import HOST, RULES
 
 pytestmark = pytest.mark.django_db
 
@@ -34,7 +39,9 @@ query Codes($orderId: ID!, $email: String) {
 }
 """
 VERIFY = """
-mutation Verify($fulfillmentId: ID, $trackingNumber: String, $code: String!) {
+mutation Verify(
+  $fulfillmentId: ID, $trackingNumber: String, $code: DeliveryCodeInput!
+) {
   deliveryCodeVerify(
     fulfillmentId: $fulfillmentId, trackingNumber: $trackingNumber, code: $code
   ) {
@@ -320,30 +327,77 @@ def test_rotating_forwarded_for_resets_nothing(client, shipped):
     ]
 
 
-def test_fifty_aliases_in_one_request_are_each_counted(client, shipped):
-    """Row 12: at most the limit is evaluated, however the calls are packed."""
-    _, record, code = shipped
+RATE_LIMITED_IN_REQUEST = {
+    "accepted": False,
+    "attemptsLeft": None,
+    "errors": [
+        {
+            "field": None,
+            "code": "RATE_LIMITED",
+            "message": "One deliveryCodeVerify per request: send this one on its own.",
+        }
+    ],
+}
+
+
+@pytest.fixture
+def checks(monkeypatch):
+    """Every code compared with a stored digest."""
+    compared = []
+    real = Keyring.matches
+
+    def counting(self, *args):
+        compared.append(1)
+        return real(self, *args)
+
+    monkeypatch.setattr(Keyring, "matches", counting)
+    return compared
+
+
+def test_one_request_evaluates_one_verify_however_many_aliases(client, parcels, checks):
+    """Row 12, stricter than "at most the limit": 70 aliases (14 parcels x 5 wrong
+    codes, the request that locked a whole sandbox) evaluate one code."""
+    order = HOST.add_order()
+    records = [parcels.ship(order.id, channel="eu") for _ in range(14)]
     calls = "\n".join(
-        f'a{n}: deliveryCodeVerify(fulfillmentId: "{parcel_gid(record)}", '
-        f'code: "{wrong_code(code)}") {{ accepted attemptsLeft }}'
-        for n in range(49)
-    )
-    last = (
-        f'last: deliveryCodeVerify(fulfillmentId: "{parcel_gid(record)}", '
-        f'code: "{code}") {{ accepted attemptsLeft }}'
+        f'a{n}_{k}: deliveryCodeVerify(fulfillmentId: "{parcel_gid(record)}", '
+        f'code: "{wrong_code(parcels.code_of(record))}") '
+        "{ accepted attemptsLeft errors { field code message } }"
+        for n, record in enumerate(records)
+        for k in range(5)
     )
 
-    data = gql(client, f"mutation {{ {calls}\n{last} }}", token="courier-token")
+    data = gql(client, f"mutation {{ {calls} }}", token="courier-token")
 
-    answers = data["data"]
-    assert [answers[f"a{n}"]["attemptsLeft"] for n in range(6)] == [4, 3, 2, 1, 0, 0]
-    assert answers["last"] == {"accepted": False, "attemptsLeft": 0}
-    record.refresh_from_db()
-    assert record.attempts == 5 and record.status == CodeStatus.LOCKED
-    assert VerificationAttempt.objects.count() == 50
+    answers = list(data["data"].values())
+    assert len(answers) == 70
+    assert answers[0] == {"accepted": False, "attemptsLeft": 4, "errors": []}
+    assert answers[1:] == [RATE_LIMITED_IN_REQUEST] * 69
+    assert len(checks) == 1
+    assert VerificationAttempt.objects.count() == 1
+    assert [r.attempts for r in DeliveryCode.objects.order_by("fulfillment_id")] == [
+        1
+    ] + [0] * 13
 
 
-def test_batched_operations_are_each_counted(client, shipped):
+def test_a_right_code_after_an_alias_in_the_same_request_is_not_checked(
+    client, shipped
+):
+    _, record, code = shipped
+    query = (
+        f'mutation {{ a: deliveryCodeVerify(fulfillmentId: "{parcel_gid(record)}", '
+        f'code: "{wrong_code(code)}") {{ accepted }} '
+        f'b: deliveryCodeVerify(fulfillmentId: "{parcel_gid(record)}", '
+        f'code: "{code}") {{ accepted errors {{ code }} }} }}'
+    )
+
+    data = gql(client, query, token="courier-token")["data"]
+
+    assert data["b"] == {"accepted": False, "errors": [{"code": "RATE_LIMITED"}]}
+    assert verify(client, record, code)["accepted"]
+
+
+def test_a_batch_evaluates_one_verify(client, shipped, checks):
     _, record, code = shipped
     body = [
         {
@@ -362,8 +416,166 @@ def test_batched_operations_are_each_counted(client, shipped):
         HTTP_AUTHORIZATION="Bearer courier-token",
     )
 
-    lefts = [r["data"]["deliveryCodeVerify"]["attemptsLeft"] for r in response.json()]
-    assert lefts == [4, 3, 2, 1, 0, 0, 0]
+    answers = [r["data"]["deliveryCodeVerify"] for r in response.json()]
+    assert answers[0] == {"accepted": False, "attemptsLeft": 4, "errors": []}
+    assert answers[1:] == [RATE_LIMITED_IN_REQUEST] * 6
+    assert len(checks) == 1
+    record.refresh_from_db()
+    assert record.attempts == 1
+
+
+def test_a_caller_failing_many_parcels_is_refused_for_a_while(
+    client, parcels, settings, caplog
+):
+    """Across requests: N distinct parcels failed in the window, then refused
+    without a look at any code, one warning, whatever the forwarded address."""
+    settings.DELIVERY_OTP_CALLER_FAILED_PARCELS = 3
+    order = HOST.add_order()
+    failing = [parcels.ship(order.id, channel="eu") for _ in range(3)]
+    fresh = parcels.ship(order.id, channel="eu")
+    start = timezone.now()
+
+    with freeze_time(start):
+        # A parcel failed again and again counts once.
+        for record in [failing[0]] * 5 + failing[1:]:
+            verify(client, record, wrong_code(parcels.code_of(record)))
+        refused = [
+            verify(client, fresh, parcels.code_of(fresh), HTTP_X_FORWARDED_FOR=ip)
+            for ip in ("10.0.0.1", "192.0.2.7")
+        ]
+        other_caller = verify(
+            client, fresh, wrong_code(parcels.code_of(fresh)), "staff-token"
+        )
+
+    (error,) = refused[0]["errors"]
+    assert refused[0]["accepted"] is False and refused[0]["attemptsLeft"] is None
+    assert error["code"] == "RATE_LIMITED"
+    assert refused[1] == refused[0]
+    assert other_caller["attemptsLeft"] == 4
+    fresh.refresh_from_db()
+    assert fresh.attempts == 1  # the staff member's, none of the courier's
+    warnings = [r for r in caplog.records if "parcels within" in r.getMessage()]
+    assert len(warnings) == 1 and warnings[0].levelname == "WARNING"
+    assert "app:17" in warnings[0].getMessage()
+    for record in [*failing, fresh]:
+        assert parcels.code_of(record) not in caplog.text
+    with freeze_time(start + timedelta(minutes=10)):
+        assert verify(client, fresh, parcels.code_of(fresh))["accepted"]
+
+
+def test_a_real_courier_round_stays_under_the_caller_limit(client, parcels):
+    """The default: a courier who mistypes once at each of 20 doors still
+    verifies."""
+    order = HOST.add_order()
+    records = [parcels.ship(order.id, channel="eu") for _ in range(21)]
+
+    for record in records[:20]:
+        verify(client, record, wrong_code(parcels.code_of(record)))
+
+    assert verify(client, records[20], parcels.code_of(records[20]))["accepted"]
+
+
+def test_the_accepted_courier_retrying_is_told_accepted_again(client, shipped):
+    _, record, code = shipped
+
+    first = verify(client, record, code)
+    retry = verify(client, record, code)
+    other = verify(client, record, code, "staff-token")
+
+    assert first == retry == {"accepted": True, "attemptsLeft": 0, "errors": []}
+    assert other == {"accepted": False, "attemptsLeft": 4, "errors": []}
+    notes = [note for _, note, _ in HOST.notes]
+    assert notes == [
+        "Delivery code for parcel TRK-1 accepted by Courier app: handed over."
+    ]
+
+
+def test_an_unknown_parcel_counts_down_from_the_channels_limit(
+    client, parcels, monkeypatch
+):
+    """Channel eu allows 3 attempts: an unknown parcel runs 2, 1, 0 like a real
+    one, on the channel route and on the channel-less route."""
+    strict = dataclasses.replace(RULES, max_attempts=3)
+    monkeypatch.setitem(HOST.channels, "eu", ChannelSettings(strict, frozenset({"17"})))
+    order = HOST.add_order()
+    real = Parcels(strict).ship(order.id, channel="eu")
+    unknown = relay.Node.to_global_id("Fulfillment", 424242)
+    elsewhere = relay.Node.to_global_id("Fulfillment", 434343)
+
+    def lefts(fulfillment_gid, code, path=GLOBAL):
+        return [
+            gql(
+                client,
+                VERIFY,
+                {"fulfillmentId": fulfillment_gid, "code": code},
+                "courier-token",
+                path,
+            )["data"]["deliveryCodeVerify"]["attemptsLeft"]
+            for _ in range(3)
+        ]
+
+    assert lefts(parcel_gid(real), wrong_code(Parcels.code_of(real))) == [2, 1, 0]
+    assert lefts(unknown, "123456") == [2, 1, 0]
+    assert lefts(elsewhere, "123456", "/plugins/channel/eu/graphql/") == [2, 1, 0]
+
+
+def test_a_code_whose_key_was_removed_gets_the_uniform_refusal(
+    client, shipped, monkeypatch
+):
+    _, record, code = shipped
+    monkeypatch.setattr(
+        HOST, "keyring", lambda: Keyring(["another-key-0123456789abcdef01234567"])
+    )
+
+    answers = [verify(client, record, code) for _ in range(2)]
+
+    assert answers == [
+        {"accepted": False, "attemptsLeft": n, "errors": []} for n in (4, 3)
+    ]
+
+
+@pytest.mark.parametrize("sent", [12345, 123456, 1.5e5, True, ["123456"], {"c": 1}])
+def test_a_code_that_is_not_a_string_is_invalid_and_costs_nothing(
+    client, shipped, sent
+):
+    """A courier app keeping codes as integers sends 12345 for "012345": refused
+    as invalid, never counted as a wrong code."""
+    _, record, _ = shipped
+
+    answer = verify(client, record, sent)
+
+    assert answer == {
+        "accepted": False,
+        "attemptsLeft": None,
+        "errors": [
+            {
+                "field": "code",
+                "code": "INVALID",
+                "message": "The code must be a string of digits.",
+            }
+        ],
+    }
+    record.refresh_from_db()
+    assert record.attempts == 0
+    assert VerificationAttempt.objects.count() == 0
+
+
+def test_the_code_is_masked_from_the_graphql_boundary_on(client, shipped, monkeypatch):
+    """Error reporters that record local variables see '<delivery code>'."""
+    _, record, code = shipped
+    received = []
+    real = service.verify
+
+    def spy(lookup, candidate, *args, **kwargs):
+        received.append(candidate)
+        return real(lookup, candidate, *args, **kwargs)
+
+    monkeypatch.setattr(service, "verify", spy)
+
+    assert verify(client, record, code)["accepted"]
+    (candidate,) = received
+    assert isinstance(candidate, PlainCode) and str(candidate) == code
+    assert code not in repr(candidate)
 
 
 def test_every_failure_looks_the_same_through_the_api(client, parcels):
@@ -571,6 +783,73 @@ def test_staff_regenerate_replaces_and_emails_the_code(client, shipped, monkeypa
     assert record.status == CodeStatus.SUPERSEDED
 
 
+def test_lock_and_unlock_cannot_repeat_into_many_guesses(client, shipped, checks):
+    """Staff repeating "5 verifies + unlock" 20 times, in one request or many,
+    guess at most 5 x (1 + the unlock cap) times; then they are told to
+    regenerate."""
+    _, record, code = shipped
+    unlock = (
+        f'unlock: deliveryCodeUnlock(id: "{code_gid(record)}", reason: "again") '
+        "{ errors { code message } }"
+    )
+    one_request = "\n".join(
+        f'v{n}_{k}: deliveryCodeVerify(fulfillmentId: "{parcel_gid(record)}", '
+        f'code: "{wrong_code(code)}") {{ accepted }}'
+        for n in range(20)
+        for k in range(5)
+    )
+    gql(client, f"mutation {{ {one_request} }}", token="staff-token")
+    assert len(checks) == 1
+
+    errors = []
+    for _ in range(20):
+        for _ in range(5):
+            verify(client, record, wrong_code(code), "staff-token")
+        errors += gql(client, f"mutation {{ {unlock} }}", token="staff-token")["data"][
+            "unlock"
+        ]["errors"]
+
+    assert len(checks) == 5 * (1 + 2)
+    assert errors[0] == {
+        "code": "INVALID_STATE",
+        "message": (
+            "This code was unlocked 2 times, the most allowed: regenerate it "
+            "instead, which e-mails the customer a new code."
+        ),
+    }
+    record.refresh_from_db()
+    assert record.status == CodeStatus.LOCKED
+
+
+def test_staff_regenerate_is_rate_limited_like_a_resend(client, shipped, monkeypatch):
+    _, record, _ = shipped
+    queued = []
+    monkeypatch.setattr(service, "schedule_email", lambda r: queued.append(r.pk))
+    regenerate = (
+        "mutation($id: ID!) { deliveryCodeRegenerate(id: $id) "
+        "{ deliveryCode { id } errors { code message retryAfter } } }"
+    )
+
+    answers = []
+    current = code_gid(record)
+    with freeze_time(timezone.now()):
+        for _ in range(5):
+            answer = gql(client, regenerate, {"id": current}, "staff-token")["data"][
+                "deliveryCodeRegenerate"
+            ]
+            answers.append(answer["errors"])
+            current = (answer["deliveryCode"] or {}).get("id", current)
+
+    assert answers[0] == []
+    (error,) = answers[1]
+    assert error["code"] == "RATE_LIMITED" and error["retryAfter"] == 60
+    assert error["message"] == (
+        "The code was replaced moments ago; please wait before replacing it again."
+    )
+    assert answers[2:] == [answers[1]] * 3
+    assert len(queued) == 1
+
+
 @pytest.mark.parametrize(
     "token", ["customer-token", "courier-token", "staff-without-permission"]
 )
@@ -705,6 +984,7 @@ def test_unexpected_failure_is_an_opaque_error(client, shipped, monkeypatch, cap
     code=st.text(max_size=30),
 )
 def test_fuzzed_verify_never_fails_on_the_server(client, fulfillment, tracking, code):
+    cache.clear()  # each example a fresh caller, not 60 failures of one
     response = post(
         client,
         VERIFY,

@@ -16,7 +16,7 @@ import pytest
 
 PROGRAM = [sys.executable, "-m", "saleor_delivery_otp.cli"]
 VERIFY = (
-    "mutation($tracking: String, $code: String!) { deliveryCodeVerify("
+    "mutation($tracking: String, $code: DeliveryCodeInput!) { deliveryCodeVerify("
     "trackingNumber: $tracking, code: $code) { accepted attemptsLeft } }"
 )
 

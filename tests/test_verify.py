@@ -1,16 +1,18 @@
 """Verification at the door: security bar rows 2, 7, 10, 11, 12, 14, 15, 20."""
 
+import dataclasses
 import uuid
 from datetime import timedelta
 
 import pytest
 from django.core.cache import cache
 from django.db import connection
+from django.utils import timezone
 from freezegun import freeze_time
 
 from saleor_delivery_otp import codes, service
 from saleor_delivery_otp.audit import Actor, ActorKind
-from saleor_delivery_otp.exceptions import InvalidInput
+from saleor_delivery_otp.exceptions import InvalidInput, InvalidState, RateLimited
 from saleor_delivery_otp.models import (
     AttemptOutcome,
     CodeStatus,
@@ -19,7 +21,10 @@ from saleor_delivery_otp.models import (
 )
 from saleor_delivery_otp.service import Lookup
 
-from .conftest import COURIER, STAFF, wrong_code
+from .conftest import COURIER, STAFF, Parcels, wrong_code
+
+OTHER_COURIER = Actor(ActorKind.APP, "18", "Another courier app")
+RETRY_WINDOW = timedelta(minutes=10)
 
 pytestmark = pytest.mark.django_db
 
@@ -57,14 +62,69 @@ def test_right_code_is_accepted_once_and_recorded(parcels, verdict_path):
 
 
 def test_code_is_single_use(parcels, verdict_path):
+    """Row 7. The one exception, the accepting caller's own retry, is below."""
     record = parcels.ship()
     code = parcels.code_of(record)
     assert service.verify(by_parcel(record), code, COURIER).accepted
 
-    again = [service.verify(by_parcel(record), code, COURIER) for _ in range(3)]
+    again = [service.verify(by_parcel(record), code, OTHER_COURIER) for _ in range(2)]
+    with freeze_time(timezone.now() + RETRY_WINDOW + timedelta(seconds=1)):
+        again.append(service.verify(by_parcel(record), code, COURIER))
 
     assert [r.accepted for r in again] == [False, False, False]
     assert [r.outcome for r in again] == [AttemptOutcome.USED] * 3
+
+
+def test_the_accepted_caller_retrying_is_told_accepted_again(parcels, verdict_path):
+    """A courier app whose answer was lost retries: it typed the code itself, so
+    being told "accepted" again tells it nothing new."""
+    record = parcels.ship(tracking="TRK-RETRY")
+    code = parcels.code_of(record)
+    first = service.verify(by_parcel(record), code, COURIER)
+    verified = DeliveryCode.objects.get(pk=record.pk)
+
+    with freeze_time(verified.verified_at + RETRY_WINDOW):
+        retries = [
+            service.verify(by_parcel(record), code, COURIER),
+            service.verify(Lookup(tracking_number="TRK-RETRY"), code, COURIER),
+        ]
+
+    assert first.public() == {"accepted": True, "attempts_left": 0}
+    assert [r.public() for r in retries] == [first.public()] * 2
+    assert [r.repeated for r in retries] == [True, True] and not first.repeated
+    record.refresh_from_db()
+    assert (record.status, record.attempts, record.verified_at) == (
+        CodeStatus.VERIFIED,
+        1,
+        verified.verified_at,
+    )
+    assert (
+        list(VerificationAttempt.objects.values_list("accepted", "outcome"))
+        == [(True, AttemptOutcome.ACCEPTED)] * 3
+    )
+
+
+@pytest.mark.parametrize("case", ["other caller", "wrong code", "too late", "staff"])
+def test_a_retry_answer_is_only_for_the_accepted_caller_with_its_code(parcels, case):
+    record = parcels.ship()
+    code = parcels.code_of(record)
+    caller, tried, later = COURIER, code, timedelta(0)
+    if case == "staff":
+        # A handover without code records staff as verified_by: they never typed
+        # the code, and must not learn it by trying.
+        service.handover_without_code(record.pk, actor=STAFF, reason="ID checked")
+        caller = STAFF
+    else:
+        assert service.verify(by_parcel(record), code, COURIER).accepted
+        caller = OTHER_COURIER if case == "other caller" else COURIER
+        tried = wrong_code(code) if case == "wrong code" else code
+        later = RETRY_WINDOW + timedelta(seconds=1) if case == "too late" else later
+
+    with freeze_time(timezone.now() + later):
+        answer = service.verify(by_parcel(record), tried, caller)
+
+    assert answer.public() == {"accepted": False, "attempts_left": 4}
+    assert answer.outcome == AttemptOutcome.USED and not answer.repeated
 
 
 def test_verify_by_tracking_number(parcels):
@@ -179,8 +239,82 @@ def test_failures_of_a_used_or_revoked_code_look_like_a_wrong_code(parcels):
     service.revoke(revoked.order_id, reason="order cancelled")
 
     for record in (used, revoked):
-        answer = service.verify(by_parcel(record), parcels.code_of(record), COURIER)
+        answer = service.verify(
+            by_parcel(record), parcels.code_of(record), OTHER_COURIER
+        )
         assert answer.public() == {"accepted": False, "attempts_left": 4}
+
+
+def test_a_parcel_without_a_live_code_answers_the_same_under_both_names(parcels):
+    """A parcel locked under its fulfillment id answers 0 under its tracking number
+    too: counts kept per name would link the two names of one parcel."""
+    record = parcels.ship(tracking="TRK-LOCKED")
+    code = parcels.code_of(record)
+    for _ in range(5):
+        service.verify(by_parcel(record), wrong_code(code), COURIER)
+    by_tracking = Lookup(tracking_number="TRK-LOCKED")
+
+    answers = [
+        service.verify(by_tracking, code, COURIER).public(),
+        service.verify(by_parcel(record), code, COURIER).public(),
+    ]
+
+    assert answers == [{"accepted": False, "attempts_left": 0}] * 2
+
+
+def test_an_expired_code_counts_on_from_its_wrong_attempts(parcels, verdict_path):
+    record = parcels.ship(tracking="TRK-LATE")
+    code = parcels.code_of(record)
+    service.verify(by_parcel(record), wrong_code(code), COURIER)
+
+    with freeze_time(record.expires_at + timedelta(seconds=1)):
+        answers = [
+            service.verify(Lookup(tracking_number="TRK-LATE"), code, COURIER),
+            service.verify(by_parcel(record), code, COURIER),
+        ]
+
+    assert [a.public()["attempts_left"] for a in answers] == [3, 2]
+    assert [a.outcome for a in answers] == [AttemptOutcome.EXPIRED] * 2
+    record.refresh_from_db()
+    assert record.status == CodeStatus.EXPIRED
+
+
+def test_an_unknown_parcel_counts_down_from_the_given_rules(parcels, rules):
+    """The API passes the rules of the caller's channel: an unknown parcel then
+    counts down as that channel's parcels do."""
+    strict = dataclasses.replace(rules, max_attempts=3)
+    real = Parcels(strict).ship()
+    code = parcels.code_of(real)
+
+    real_answers = [
+        service.verify(by_parcel(real), wrong_code(code), COURIER, rules=strict)
+        for _ in range(3)
+    ]
+    unknown_answers = [
+        service.verify(Lookup(fulfillment_id=99999), code, COURIER, rules=strict)
+        for _ in range(3)
+    ]
+
+    assert [a.public() for a in real_answers] == [a.public() for a in unknown_answers]
+    assert [a.attempts_left for a in unknown_answers] == [2, 1, 0]
+
+
+def test_a_code_whose_key_was_removed_is_refused_like_a_wrong_one(parcels, caplog):
+    record = parcels.ship()
+    code = parcels.code_of(record)
+    without_its_key = codes.Keyring(["another-key-0123456789abcdef0123456789"])
+
+    answers = [
+        service.verify(by_parcel(record), code, COURIER, keyring=without_its_key)
+        for _ in range(5)
+    ]
+
+    assert [a.public()["attempts_left"] for a in answers] == [4, 3, 2, 1, 0]
+    assert [a.accepted for a in answers] == [False] * 5
+    record.refresh_from_db()
+    assert record.status == CodeStatus.LOCKED
+    assert f"its key {record.key_id} is not configured" in caplog.text
+    assert code not in caplog.text
 
 
 def test_expiry_is_enforced_at_verification_time(parcels):
@@ -338,3 +472,97 @@ def test_attempt_log_never_holds_the_code(parcels, verdict_path):
 def test_unknown_order_has_nothing_to_reveal():
     assert service.reveal(uuid.uuid4()) == []
     assert DeliveryCode.objects.count() == 0
+
+
+# --- staff actions on attempts -------------------------------------------------------
+
+
+def lock(record, actor=COURIER):
+    code = service.open_code(record)
+    for _ in range(record.max_attempts):
+        service.verify(by_parcel(record), wrong_code(code), actor)
+
+
+def test_staff_verifies_spend_the_same_attempts_as_the_courier(parcels):
+    record = parcels.ship()
+    code = parcels.code_of(record)
+
+    staff = [service.verify(by_parcel(record), wrong_code(code), STAFF) for _ in "ab"]
+    courier = service.verify(by_parcel(record), wrong_code(code), COURIER)
+    lock(record, STAFF)
+
+    assert [a.attempts_left for a in staff] == [4, 3]
+    assert courier.attempts_left == 2
+    assert not service.verify(by_parcel(record), code, COURIER).accepted
+    record.refresh_from_db()
+    assert record.status == CodeStatus.LOCKED
+
+
+def test_unlocks_are_capped_per_code(parcels, rules):
+    """Each unlock is a fresh set of guesses: after the cap, regenerate."""
+    record = parcels.ship()
+    unlocks = []
+    for _ in range(rules.max_unlocks + 1):
+        lock(record)
+        try:
+            service.unlock(record.pk, actor=STAFF, reason="customer called")
+        except InvalidState as error:
+            unlocks.append(error.message)
+        else:
+            unlocks.append("unlocked")
+
+    assert rules.max_unlocks == 2
+    assert unlocks == [
+        "unlocked",
+        "unlocked",
+        "This code was unlocked 2 times, the most allowed: regenerate it instead, "
+        "which e-mails the customer a new code.",
+    ]
+    record.refresh_from_db()
+    assert record.status == CodeStatus.LOCKED
+    assert VerificationAttempt.objects.filter(delivery_code=record).count() == 15
+    new = service.regenerate(record.pk, actor=STAFF, rules=rules)
+    assert service.verify(by_parcel(new), parcels.code_of(new), COURIER).accepted
+
+
+def test_the_unlock_cap_comes_from_the_rules(parcels, rules):
+    record = parcels.ship()
+    lock(record)
+
+    with pytest.raises(InvalidState):
+        service.unlock(
+            record.pk,
+            actor=STAFF,
+            reason="customer called",
+            rules=dataclasses.replace(rules, max_unlocks=0),
+        )
+
+
+def test_regenerating_is_held_to_a_cooldown_and_a_daily_cap(parcels, rules):
+    record = parcels.ship()
+    start = timezone.now()
+    refusals = []
+
+    def regenerate_at(moment):
+        nonlocal record
+        with freeze_time(moment):
+            try:
+                record = service.regenerate(record.pk, actor=STAFF, rules=rules)
+            except RateLimited as error:
+                refusals.append((error.message, error.retry_after))
+
+    regenerate_at(start)
+    regenerate_at(start + timedelta(seconds=30))
+    for minute in range(1, 6):
+        regenerate_at(start + timedelta(minutes=minute))
+    regenerate_at(start + timedelta(days=1, seconds=1))
+
+    assert refusals == [
+        (
+            "The code was replaced moments ago; please wait before replacing it again.",
+            30,
+        ),
+        ("The code was replaced too many times in the last 24 hours.", 86400 - 300),
+    ]
+    # At 0, 1, 2, 3 and 4 minutes, then once the first has left the 24 hours.
+    assert DeliveryCode.objects.filter(status=CodeStatus.SUPERSEDED).count() == 6

@@ -21,6 +21,10 @@ class RequestContext:
     # The channel of the URL (/plugins/channel/<slug>/...); None on the global route.
     channel: str | None = None
     now: datetime = field(default_factory=timezone.now)
+    # deliveryCodeVerify calls met in this HTTP request, aliases and the operations
+    # of a batch included (the view makes one context per request): only the first
+    # is evaluated.
+    verify_calls: int = 0
     # Orders whose codes this request may reveal: the requestor proved to be their
     # customer when the order was resolved.
     _owned_orders: set[UUID] = field(default_factory=set)

@@ -10,12 +10,13 @@ from graphql_relay import from_global_id
 
 from .. import host as host_rules
 from .. import models, service
-from ..exceptions import DeliveryOTPError, InvalidInput, NotFound
+from ..codes import PlainCode
+from ..exceptions import DeliveryOTPError, InvalidInput, NotFound, RateLimited
 from ..models import AttemptOutcome
 from ..rules import CodeRules
 from . import context
 from .context import RequestContext
-from .types import DeliveryCode, DeliveryCodeError
+from .types import DeliveryCode, DeliveryCodeError, DeliveryCodeInput
 
 MAX_ID_CHARS = 200
 
@@ -109,14 +110,20 @@ class DeliveryCodeVerify(DeliveryCodeMutation):
         tracking_number = graphene.String(
             description="The parcel, by its tracking number."
         )
-        code = graphene.String(
-            required=True, description="The code the customer told the courier."
+        code = DeliveryCodeInput(
+            required=True,
+            description=(
+                "The code the customer told the courier, as a string: a number is "
+                "refused as invalid input, since it would lose leading zeros."
+            ),
         )
 
     class Meta:
         description = (
             "Check a delivery code at the door. Requires an app allowed in the "
-            "channel's plugin configuration, or staff with MANAGE_ORDERS."
+            "channel's plugin configuration, or staff with MANAGE_ORDERS. One per "
+            "HTTP request: a further one in the same request, as an alias or in a "
+            "batch, is refused with RATE_LIMITED and checks nothing."
         )
 
     @classmethod
@@ -128,23 +135,41 @@ class DeliveryCodeVerify(DeliveryCodeMutation):
 
     @classmethod
     def perform(cls, ctx: RequestContext, **data: Any) -> DeliveryCodeVerify:
+        # Masked in any report of local variables from here on.
+        code = data.pop("code", None)
+        if isinstance(code, str):
+            code = PlainCode(code)
+        ctx.verify_calls += 1
+        if ctx.verify_calls > 1:
+            # Aliases and batches would otherwise let one request try a code on
+            # many parcels at once, faster than any per-caller limit can react.
+            raise RateLimited(
+                "One deliveryCodeVerify per request: send this one on its own.",
+                retry_after=0,
+            )
         channels = host_rules.verifying_channels(ctx.requestor, ctx.host, ctx.channel)
         if not channels:
             # Refused before any code is looked at: no attempt is spent.
             raise PermissionRefused(
                 "Only delivery partners allowed by the shop may verify codes."
             )
+        actor = ctx.requestor.actor
+        lookup = _lookup(data)
+        service.check_caller(actor, now=ctx.now)
         result = service.verify(
-            _lookup(data),
-            data.get("code"),
-            ctx.requestor.actor,
+            lookup,
+            code,
+            actor,
             channels=channels,
-            rules=rules_for(ctx, ctx.channel),
+            rules=_verify_rules(ctx, channels),
             keyring=ctx.host.keyring(),
         )
-        if result.record is not None and result.outcome in (
-            AttemptOutcome.ACCEPTED,
-            AttemptOutcome.LOCKED_NOW,
+        if not result.accepted:
+            service.note_failure(actor, lookup, now=ctx.now)
+        if (
+            result.record is not None
+            and not result.repeated
+            and result.outcome in (AttemptOutcome.ACCEPTED, AttemptOutcome.LOCKED_NOW)
         ):
             ctx.host.timeline(
                 result.record.order_id,
@@ -154,6 +179,24 @@ class DeliveryCodeVerify(DeliveryCodeMutation):
         return cls(
             accepted=result.accepted, attempts_left=result.attempts_left, errors=[]
         )
+
+
+def _verify_rules(ctx: RequestContext, channels: tuple[str, ...]) -> CodeRules:
+    """The rules of the caller's channel, whose attempt limit an unknown parcel
+    counts down from, as a parcel of that channel would.
+
+    On the channel-less route the caller may verify in several channels; if their
+    limits differ the smallest is used, so an unknown parcel is told apart from a
+    real parcel of a channel with a larger limit (docs/security.md says so).
+    """
+    configured = [
+        configuration.rules
+        for configuration in map(ctx.host.channel_settings, channels)
+        if configuration is not None
+    ]
+    if not configured:
+        return CodeRules.from_settings()
+    return min(configured, key=lambda rules: rules.max_attempts)
 
 
 def _lookup(data: dict[str, Any]) -> service.Lookup:
@@ -242,7 +285,8 @@ class DeliveryCodeRegenerate(StaffMutation):
     class Meta:
         description = (
             "Replace a code by a new one and e-mail it to the customer; the old code "
-            "stops working. Requires MANAGE_ORDERS."
+            "stops working. Limited like the customer's resend: a cooldown and a "
+            "daily cap per parcel. Requires MANAGE_ORDERS."
         )
 
     @classmethod
@@ -268,14 +312,22 @@ class DeliveryCodeUnlock(StaffMutation):
         )
 
     class Meta:
-        description = "Give a locked code its attempts back. Requires MANAGE_ORDERS."
+        description = (
+            "Give a locked code its attempts back, a limited number of times per "
+            "code (then regenerate it). Requires MANAGE_ORDERS."
+        )
 
     @classmethod
     def change(
         cls, ctx: RequestContext, record: models.DeliveryCode, **data: Any
     ) -> Any:
         reason = data.get("reason")
-        unlocked = service.unlock(record.pk, actor=ctx.requestor.actor, reason=reason)
+        unlocked = service.unlock(
+            record.pk,
+            actor=ctx.requestor.actor,
+            reason=reason,
+            rules=rules_for(ctx, record.channel),
+        )
         return unlocked, f"Delivery code unlocked: {str(reason).strip()}"
 
 

@@ -60,8 +60,9 @@ def banner(host: SandboxHost, base_url: str, new: bool) -> str:
         + _curl(
             url,
             shop.token_of("app"),
-            "mutation($tracking: String, $code: String!) { deliveryCodeVerify("
-            "trackingNumber: $tracking, code: $code) { accepted attemptsLeft "
+            "mutation($tracking: String, $code: DeliveryCodeInput!) { "
+            "deliveryCodeVerify(trackingNumber: $tracking, code: $code) { "
+            "accepted attemptsLeft "
             "errors { code message } } }",
             {"tracking": "SBX-1001-1", "code": "000000"},
         ),

@@ -20,7 +20,7 @@ query codes($id: ID!) {
 }
 """
 VERIFY = """
-mutation verify($fulfillment: ID, $code: String!) {
+mutation verify($fulfillment: ID, $code: DeliveryCodeInput!) {
   deliveryCodeVerify(fulfillmentId: $fulfillment, code: $code) {
     accepted attemptsLeft errors { code message }
   }
