@@ -6,6 +6,7 @@ same API through Saleor's own routes and tokens.
 """
 
 import json
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -26,8 +27,8 @@ pytestmark = pytest.mark.django_db
 GLOBAL = "/plugins/global/graphql/"
 
 CODES_QUERY = """
-query Codes($orderId: ID!, $email: String) {
-  orderDeliveryCodes(orderId: $orderId, email: $email) {
+query Codes($orderId: ID!, $revealToken: String) {
+  orderDeliveryCodes(orderId: $orderId, revealToken: $revealToken) {
     id status code attemptsLeft trackingNumber fulfillmentId expiresAt
     attempts { actor accepted result }
   }
@@ -80,11 +81,23 @@ def code_gid(record):
     return relay.Node.to_global_id("DeliveryCode", record.pk)
 
 
+def ship(parcels, order, **kwargs):
+    """A shipped parcel of ``order``, its code issued to the order's customer."""
+    reader = service.Reader(customer_id=order.user_id or "", email=order.email)
+    return parcels.ship(order.id, reader=reader, **kwargs)
+
+
+def reveal_token(order, record, keyring=None):
+    """The token the link in ``record``'s e-mail carries."""
+    keyring = keyring or service.reading_keyring()
+    return keyring.reveal_token(order.id, record.recipient_digest)
+
+
 @pytest.fixture
 def shipped(parcels):
     """An order of customer 7 in channel eu, with one shipped parcel."""
     order = HOST.add_order()
-    record = parcels.ship(order.id, tracking="TRK-1", channel="eu")
+    record = ship(parcels, order, tracking="TRK-1", channel="eu")
     return order, record, parcels.code_of(record)
 
 
@@ -117,22 +130,120 @@ def test_customer_sees_the_code_of_her_parcel(client, shipped):
     assert shown["attempts"] is None  # attempt history is for staff
 
 
-def test_guest_proves_the_order_with_its_email(client, parcels):
+def test_guest_reads_her_code_with_the_token_of_her_code_email(client, parcels):
     order = HOST.add_order(user_id=None, email="guest@example.com")
-    record = parcels.ship(order.id, channel="eu")
+    record = ship(parcels, order, channel="eu")
 
-    right = gql(
+    data = gql(
         client,
         CODES_QUERY,
-        {"orderId": order_gid(order), "email": " Guest@Example.com"},
-    )
-    wrong = gql(
-        client, CODES_QUERY, {"orderId": order_gid(order), "email": "x@example.com"}
+        {"orderId": order_gid(order), "revealToken": reveal_token(order, record)},
     )
 
-    assert right["data"]["orderDeliveryCodes"][0]["code"] == parcels.code_of(record)
-    assert wrong["data"]["orderDeliveryCodes"] is None
-    assert wrong["errors"][0]["extensions"]["exception"]["code"] == "PermissionDenied"
+    (shown,) = data["data"]["orderDeliveryCodes"]
+    assert shown["code"] == parcels.code_of(record)
+    assert shown["attempts"] is None
+
+
+@pytest.mark.parametrize("token", [None, "courier-token", "staff-token"])
+def test_order_id_and_email_open_nothing(client, parcels, token):
+    """Issue 9: Saleor hands out both (order(id){userEmail}, webhook payloads)."""
+    order = HOST.add_order(user_id=None, email="guest@example.com")
+    record = ship(parcels, order, channel="eu")
+    code = parcels.code_of(record)
+
+    with_email = post(
+        client,
+        "query($id: ID!, $email: String) "
+        "{ orderDeliveryCodes(orderId: $id, email: $email) { code } }",
+        {"id": order_gid(order), "email": order.email},
+        token,
+    )
+    without = gql(client, CODES_QUERY, {"orderId": order_gid(order)}, token)
+
+    assert code not in with_email.content.decode()
+    assert code not in json.dumps(without)
+    assert [c["code"] for c in without["data"]["orderDeliveryCodes"] or []] in (
+        [],
+        [None],
+    )
+
+
+REFUSAL = "You do not have access to this order's codes."
+
+
+def test_a_wrong_token_is_refused_like_an_unknown_order(client, parcels, settings):
+    order = HOST.add_order(user_id=None, email="guest@example.com")
+    record = ship(parcels, order, channel="eu")
+    other = HOST.add_order(user_id=None, email="guest@example.com")
+    other_record = ship(parcels, other, channel="eu")
+    code = parcels.code_of(record)
+    right = reveal_token(order, record)
+    key_id, _, mac = right.partition(".")
+    unknown = relay.Node.to_global_id("Order", uuid.uuid4())
+
+    answers = [
+        gql(client, CODES_QUERY, {"orderId": order_gid(order), "revealToken": token})
+        for token in (
+            None,
+            "",
+            reveal_token(other, other_record),  # another order's token
+            f"{key_id}.{mac[:-1]}{'A' if mac[-1] != 'A' else 'B'}",
+            f"{'0' * 12}.{mac}",  # a key id no key has
+            right + "x",
+            "x" * 10_000,
+        )
+    ]
+    answers.append(gql(client, CODES_QUERY, {"orderId": unknown, "revealToken": right}))
+    # The key the token was signed with is no longer configured.
+    settings.DELIVERY_OTP_KEYS = ["a-brand-new-key-0123456789abcdef0123456789"]
+    answers.append(
+        gql(client, CODES_QUERY, {"orderId": order_gid(order), "revealToken": right})
+    )
+
+    for answer in answers:
+        assert answer["data"]["orderDeliveryCodes"] is None
+        assert [e["message"] for e in answer["errors"]] == [REFUSAL]
+        assert code not in json.dumps(answer)
+
+
+STAFF_AND_APPS = ["staff-token", "courier-token", "us-staff-token", "other-app-token"]
+ROUTES = [GLOBAL, "/plugins/channel/eu/graphql/"]
+
+
+@pytest.mark.parametrize("token", STAFF_AND_APPS)
+@pytest.mark.parametrize("path", ROUTES)
+def test_staff_and_apps_never_get_a_code_even_with_a_valid_token(
+    client, parcels, token, path
+):
+    order = HOST.add_order(user_id=None, email="guest@example.com")
+    record = ship(parcels, order, channel="eu")
+    code = parcels.code_of(record)
+    token_of_email = reveal_token(order, record)
+    variables = {"orderId": order_gid(order), "revealToken": token_of_email}
+
+    listed = gql(client, CODES_QUERY, variables, token, path=path)
+    entities = gql(
+        client,
+        "query($r: [_Any!]!, $t: String) { _entities(representations: $r) "
+        "{ ... on Order { deliveryCodes(revealToken: $t) { code status } } } }",
+        {
+            "r": [{"__typename": "Order", "id": order_gid(order)}],
+            "t": variables["revealToken"],
+        },
+        token,
+        path=path,
+    )
+
+    assert code not in json.dumps(listed) and code not in json.dumps(entities)
+    if token == "staff-token":  # MANAGE_ORDERS in every channel: status only
+        assert listed["data"]["orderDeliveryCodes"][0]["code"] is None
+        assert entities["data"]["_entities"][0]["deliveryCodes"] == [
+            {"code": None, "status": "ACTIVE"}
+        ]
+    else:
+        assert [e["message"] for e in listed["errors"]] == [REFUSAL]
+        assert [e["message"] for e in entities["errors"]] == [REFUSAL]
 
 
 @pytest.mark.parametrize(
@@ -150,18 +261,7 @@ def test_nobody_else_reads_the_code(client, shipped, token):
     assert code not in json.dumps(data)
 
 
-def test_a_registered_customers_order_is_not_opened_by_email_alone(client, shipped):
-    order, _, code = shipped
-
-    data = gql(client, CODES_QUERY, {"orderId": order_gid(order), "email": order.email})
-
-    assert data["data"]["orderDeliveryCodes"] is None
-    assert code not in json.dumps(data)
-
-
 def test_unknown_order_gets_the_same_refusal(client):
-    import uuid
-
     missing = relay.Node.to_global_id("Order", uuid.uuid4())
     data = gql(client, CODES_QUERY, {"orderId": missing}, "customer-token")
 
@@ -187,8 +287,8 @@ def test_staff_see_status_and_attempts_never_the_code(client, shipped):
 
 def test_code_disappears_once_used_or_expired(client, parcels):
     order = HOST.add_order()
-    used = parcels.ship(order.id, channel="eu")
-    later = parcels.ship(order.id, channel="eu")
+    used = ship(parcels, order, channel="eu")
+    later = ship(parcels, order, channel="eu")
     assert verify(client, used, parcels.code_of(used))["accepted"]
 
     now = gql(client, CODES_QUERY, {"orderId": order_gid(order)}, "customer-token")
@@ -235,8 +335,8 @@ def test_channel_route_serves_only_its_channel(client, shipped):
 
 def test_courier_verifies_by_parcel_and_by_tracking_number(client, parcels):
     order = HOST.add_order()
-    first = parcels.ship(order.id, tracking="TRK-A", channel="eu")
-    second = parcels.ship(order.id, tracking="TRK-B", channel="eu")
+    first = ship(parcels, order, tracking="TRK-A", channel="eu")
+    second = ship(parcels, order, tracking="TRK-B", channel="eu")
 
     by_id = verify(client, first, parcels.code_of(first))
     by_tracking = gql(
@@ -369,8 +469,8 @@ def test_batched_operations_are_each_counted(client, shipped):
 def test_every_failure_looks_the_same_through_the_api(client, parcels):
     """Row 14: unknown parcel, parcel without code, expired, wrong code."""
     order = HOST.add_order()
-    wrong = parcels.ship(order.id, channel="eu")
-    expired = parcels.ship(order.id, channel="eu")
+    wrong = ship(parcels, order, channel="eu")
+    expired = ship(parcels, order, channel="eu")
     unknown = relay.Node.to_global_id("Fulfillment", 424242)
 
     def sequence(fulfillment_gid, code):
@@ -447,8 +547,8 @@ def test_code_sent_as_a_number_is_not_echoed(client, shipped):
 # --- the customer's resend ----------------------------------------------------------
 
 RESEND = """
-mutation Resend($id: ID!, $email: String) {
-  deliveryCodeResend(id: $id, email: $email) {
+mutation Resend($id: ID!, $revealToken: String) {
+  deliveryCodeResend(id: $id, revealToken: $revealToken) {
     deliveryCode { status }
     errors { field code message retryAfter }
   }
