@@ -10,15 +10,22 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from django.core import mail
 from freezegun import freeze_time
 from graphene import relay
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from saleor_delivery_otp import service
+from saleor_delivery_otp import service, tasks
 from saleor_delivery_otp.graphql.schema import committed_sdl, federation_sdl
-from saleor_delivery_otp.models import CodeStatus, DeliveryCode, VerificationAttempt
+from saleor_delivery_otp.models import (
+    CodeStatus,
+    DeliveryCode,
+    EventType,
+    VerificationAttempt,
+)
 
+from . import hosts
 from .conftest import wrong_code
 from .graphql_host import HOST
 
@@ -611,9 +618,9 @@ mutation Handover($id: ID!, $reason: String!) {
 """
 
 
-def staff_action(client, name, variables, token="staff-token"):
+def staff_action(client, name, variables, token="staff-token", path=GLOBAL):
     response = client.post(
-        GLOBAL,
+        path,
         data=json.dumps(
             {"query": STAFF_ACTIONS, "variables": variables, "operationName": name}
         ),
@@ -868,3 +875,249 @@ def test_entities_of_another_customer_reveal_nothing(client, shipped):
     assert (
         data["errors"][0]["message"] == "You do not have access to this order's codes."
     )
+
+
+# --- who reads after the order changes (issue 9) ---------------------------------
+
+
+def guest_order(parcels, email="guest@example.com", channel="eu"):
+    order = HOST.add_order(user_id=None, email=email, channel=channel)
+    record = ship(parcels, order, channel=channel)
+    return order, record, parcels.code_of(record)
+
+
+def send_code_email_to(order, email, record):
+    """Run the code e-mail task with the stand-in host telling ``email``."""
+    hosts.ORDERS[order.id] = hosts.StandInOrder(email=email)
+    try:
+        return tasks.send_code_email_task.apply(args=[str(record.pk)]).get()
+    finally:
+        hosts.ORDERS.pop(order.id, None)
+
+
+def test_a_changed_email_gets_neither_the_code_nor_its_email(
+    client, parcels, monkeypatch
+):
+    """Staff change a guest order's e-mail: the new address reads nothing, is sent
+    nothing; the guest the code was issued to still reads it."""
+    order, record, code = guest_order(parcels)
+    old_token = reveal_token(order, record)
+    HOST.change_order(order, email="new@example.com")
+    keyring = service.reading_keyring()
+    new_token = keyring.reveal_token(
+        order.id, keyring.recipient_digest("new@example.com", record.key_id)
+    )
+    queued = []
+    monkeypatch.setattr(service, "schedule_email", lambda r: queued.append(r.pk))
+
+    by_new = gql(
+        client, CODES_QUERY, {"orderId": order_gid(order), "revealToken": new_token}
+    )
+    by_old = gql(
+        client, CODES_QUERY, {"orderId": order_gid(order), "revealToken": old_token}
+    )
+    resend = gql(client, RESEND, {"id": code_gid(record), "revealToken": old_token})
+    mail.outbox.clear()
+    sent = send_code_email_to(order, "new@example.com", record)
+
+    assert by_new["data"]["orderDeliveryCodes"] is None and code not in json.dumps(
+        by_new
+    )
+    assert by_old["data"]["orderDeliveryCodes"][0]["code"] == code
+    assert resend["data"]["deliveryCodeResend"]["errors"] == [
+        {
+            "field": None,
+            "code": "INVALID_STATE",
+            "message": (
+                "The order's e-mail address changed since this code was issued; ask "
+                "the shop for a new code."
+            ),
+            "retryAfter": None,
+        }
+    ]
+    assert queued == []
+    assert sent is False and mail.outbox == []
+    assert not record.events.filter(type=EventType.EMAIL_SENT).exists()
+
+
+def test_the_code_email_goes_to_the_address_it_was_issued_to(client, parcels):
+    order, record, code = guest_order(parcels)
+    mail.outbox.clear()
+
+    sent = send_code_email_to(order, " Guest@Example.com", record)
+
+    assert sent is True
+    (message,) = mail.outbox
+    assert message.to == [" Guest@Example.com"] and code in message.body
+    assert f"#delivery-code={reveal_token(order, record)}" in message.body
+
+
+def test_staff_regenerate_pins_the_new_code_to_the_orders_current_address(
+    client, parcels, monkeypatch
+):
+    order, record, code = guest_order(parcels)
+    old_token = reveal_token(order, record)
+    order = HOST.change_order(order, email="new@example.com")
+    monkeypatch.setattr(service, "schedule_email", lambda r: None)
+
+    data = staff_action(client, "Regenerate", {"id": code_gid(record)})
+
+    new = DeliveryCode.objects.get(
+        pk=relay.Node.from_global_id(data["deliveryCode"]["id"])[1]
+    )
+    mail.outbox.clear()
+    assert send_code_email_to(order, "new@example.com", new) is True
+    (message,) = mail.outbox
+    new_token = reveal_token(order, new)
+    assert message.to == ["new@example.com"] and new_token in message.body
+    by_new = gql(
+        client, CODES_QUERY, {"orderId": order_gid(order), "revealToken": new_token}
+    )
+    by_old = gql(
+        client, CODES_QUERY, {"orderId": order_gid(order), "revealToken": old_token}
+    )
+    assert by_new["data"]["orderDeliveryCodes"][0]["code"] == parcels.code_of(new)
+    assert by_old["data"]["orderDeliveryCodes"] is None
+    assert HOST.notes[-1][1] == (
+        "Delivery code replaced by a new one, e-mailed to the order's current address."
+    )
+
+
+def test_the_account_a_code_was_issued_to_keeps_reading_it(client, shipped):
+    """Staff detach the order's user, or the account is deleted: the order becomes a
+    guest order, yet its code stays with the customer it was issued to."""
+    order, _, code = shipped
+    HOST.change_order(order, user_id=None)
+
+    own = gql(client, CODES_QUERY, {"orderId": order_gid(order)}, "customer-token")
+    by_email = post(
+        client,
+        "query($id: ID!, $email: String) "
+        "{ orderDeliveryCodes(orderId: $id, email: $email) { code } }",
+        {"id": order_gid(order), "email": order.email},
+    )
+
+    assert own["data"]["orderDeliveryCodes"][0]["code"] == code
+    assert code not in by_email.content.decode()
+
+
+def test_an_account_attached_later_reads_no_code(client, shipped):
+    order, _, code = shipped
+    HOST.change_order(order, user_id="8", email="bob@example.com")
+
+    data = gql(
+        client, CODES_QUERY, {"orderId": order_gid(order)}, "other-customer-token"
+    )
+
+    assert data["data"]["orderDeliveryCodes"] == []
+    assert code not in json.dumps(data)
+
+
+def test_guest_resends_her_code_with_her_token(client, parcels, monkeypatch):
+    order, record, _ = guest_order(parcels)
+    queued = []
+    monkeypatch.setattr(service, "schedule_email", lambda r: queued.append(r.pk))
+
+    stranger = gql(client, RESEND, {"id": code_gid(record)})
+    guest = gql(
+        client,
+        RESEND,
+        {"id": code_gid(record), "revealToken": reveal_token(order, record)},
+    )
+
+    assert stranger["data"]["deliveryCodeResend"]["errors"][0]["code"] == (
+        "PERMISSION_DENIED"
+    )
+    assert guest["data"]["deliveryCodeResend"]["errors"] == []
+    assert queued == [record.pk]
+
+
+# --- channel-restricted staff, channels where the plugin is off --------------------
+
+
+@pytest.mark.parametrize("path", ROUTES)
+def test_channel_restricted_staff_are_refused_outside_their_channels(
+    client, shipped, path
+):
+    """us-staff-token holds MANAGE_ORDERS in a group restricted to channel us."""
+    order, record, code = shipped
+    lock(client, record, code)
+    attempts = VerificationAttempt.objects.count()
+    missing = relay.Node.to_global_id("DeliveryCode", uuid.uuid4())
+
+    listed = gql(
+        client, CODES_QUERY, {"orderId": order_gid(order)}, "us-staff-token", path=path
+    )
+    verdict = verify(client, record, code, "us-staff-token", path=path)
+    actions = {
+        name: staff_action(client, name, variables, "us-staff-token", path=path)
+        for name, variables in [
+            ("Unlock", {"id": code_gid(record), "reason": "r"}),
+            ("Handover", {"id": code_gid(record), "reason": "r"}),
+            ("Regenerate", {"id": code_gid(record)}),
+        ]
+    }
+    unknown = staff_action(client, "Unlock", {"id": missing, "reason": "r"}, path=path)
+
+    assert [e["message"] for e in listed["errors"]] == [REFUSAL]
+    assert verdict["accepted"] is False
+    for result in actions.values():
+        assert (
+            result
+            == unknown
+            == {
+                "deliveryCode": None,
+                "errors": [
+                    {
+                        "field": "id",
+                        "code": "NOT_FOUND",
+                        "message": "No such delivery code.",
+                    }
+                ],
+            }
+        )
+    record.refresh_from_db()
+    assert record.status == CodeStatus.LOCKED and record.attempts == 5
+    assert DeliveryCode.objects.filter(order_id=order.id).count() == 1
+    # At most the attempt log of an unknown parcel: the code's counter is untouched.
+    assert VerificationAttempt.objects.filter(delivery_code=record).count() == attempts
+
+
+def test_channel_restricted_staff_act_in_their_channel(client, parcels):
+    order = HOST.add_order(channel="us")
+    record = ship(parcels, order, channel="us")
+    code = parcels.code_of(record)
+    for _ in range(5):
+        verify(client, record, wrong_code(code), "us-courier-token")
+
+    listed = gql(client, CODES_QUERY, {"orderId": order_gid(order)}, "us-staff-token")
+    unlocked = staff_action(
+        client, "Unlock", {"id": code_gid(record), "reason": "called"}, "us-staff-token"
+    )
+
+    (shown,) = listed["data"]["orderDeliveryCodes"]
+    assert shown["code"] is None and len(shown["attempts"]) == 5
+    assert unlocked["errors"] == []
+    assert verify(client, record, code, "us-staff-token")["accepted"] is True
+
+
+def test_global_route_serves_no_code_of_a_channel_where_the_plugin_is_off(
+    client, parcels, monkeypatch
+):
+    order = HOST.add_order(channel="off")  # no configuration: the plugin is off
+    record = ship(parcels, order, channel="off")
+    code = parcels.code_of(record)
+    queued = []
+    monkeypatch.setattr(service, "schedule_email", lambda r: queued.append(r.pk))
+
+    customer = gql(client, CODES_QUERY, {"orderId": order_gid(order)}, "customer-token")
+    staff = gql(client, CODES_QUERY, {"orderId": order_gid(order)}, "staff-token")
+    resend = gql(client, RESEND, {"id": code_gid(record)}, "customer-token")
+    unlock = staff_action(client, "Handover", {"id": code_gid(record), "reason": "r"})
+
+    for answer in (customer, staff):
+        assert [e["message"] for e in answer["errors"]] == [REFUSAL]
+        assert code not in json.dumps(answer)
+    assert resend["data"]["deliveryCodeResend"]["errors"][0]["code"] == "NOT_FOUND"
+    assert unlock["errors"][0]["code"] == "NOT_FOUND"
+    assert queued == []
