@@ -46,6 +46,13 @@ def reads_code(
     )
 
 
+def may_ask_for_resend(requestor: Requestor) -> bool:
+    """Anyone who could be the customer may ask for her codes to be e-mailed to
+    the address they were issued to: it reveals nothing. Staff regenerate codes
+    instead, and apps have no business e-mailing customers."""
+    return requestor.kind in _READERS
+
+
 def is_staff(requestor: Requestor) -> bool:
     """Staff holding MANAGE_ORDERS, in at least one channel."""
     return requestor.kind is RequestorKind.STAFF and requestor.can_manage_orders

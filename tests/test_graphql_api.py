@@ -1121,3 +1121,49 @@ def test_global_route_serves_no_code_of_a_channel_where_the_plugin_is_off(
     assert resend["data"]["deliveryCodeResend"]["errors"][0]["code"] == "NOT_FOUND"
     assert unlock["errors"][0]["code"] == "NOT_FOUND"
     assert queued == []
+
+
+ORDER_RESEND = """
+mutation OrderResend($orderId: ID!) {
+  orderDeliveryCodesResend(orderId: $orderId) { errors { field code message } }
+}
+"""
+
+
+def test_a_guest_who_lost_her_email_has_it_sent_again_to_her_address(
+    client, parcels, monkeypatch
+):
+    """No proof needed: it goes only to the address the code was issued to, and the
+    answer is the same for any order, so it tells nothing."""
+    order, record, code = guest_order(parcels)
+    changed, changed_record, _ = guest_order(parcels, email="old@example.com")
+    HOST.change_order(changed, email="new@example.com")
+    queued = []
+    monkeypatch.setattr(service, "schedule_email", lambda r: queued.append(r.pk))
+    unknown = relay.Node.to_global_id("Order", uuid.uuid4())
+
+    answers = [
+        gql(client, ORDER_RESEND, {"orderId": gid})
+        for gid in [order_gid(order)] * 10 + [order_gid(changed), unknown]
+    ]
+
+    for answer in answers:
+        assert answer == {"data": {"orderDeliveryCodesResend": {"errors": []}}}
+    assert queued == [record.pk]  # once: the cooldown holds; none to new@
+    assert code not in json.dumps(answers)
+
+
+@pytest.mark.parametrize("token", ["staff-token", "courier-token"])
+def test_staff_and_apps_do_not_trigger_a_customers_email(
+    client, parcels, token, monkeypatch
+):
+    order, _, _ = guest_order(parcels)
+    queued = []
+    monkeypatch.setattr(service, "schedule_email", lambda r: queued.append(r.pk))
+
+    answer = gql(client, ORDER_RESEND, {"orderId": order_gid(order)}, token)
+
+    assert answer["data"]["orderDeliveryCodesResend"]["errors"][0]["code"] == (
+        "PERMISSION_DENIED"
+    )
+    assert queued == []

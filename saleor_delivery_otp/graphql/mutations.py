@@ -9,7 +9,13 @@ import graphene
 from graphql_relay import from_global_id
 
 from .. import access, models, service
-from ..exceptions import DeliveryOTPError, InvalidInput, NotFound
+from ..exceptions import (
+    DeliveryOTPError,
+    InvalidInput,
+    InvalidState,
+    NotFound,
+    RateLimited,
+)
 from ..models import AttemptOutcome
 from ..rules import CodeRules
 from . import context
@@ -219,6 +225,46 @@ class DeliveryCodeResend(DeliveryCodeMutation):
         return cls(delivery_code=record, errors=[])
 
 
+class OrderDeliveryCodesResend(DeliveryCodeMutation):
+    class Arguments:
+        order_id = graphene.ID(required=True, description="Saleor's ID of the order.")
+
+    class Meta:
+        description = (
+            "For a customer who lost her code e-mail: e-mail each live code of the "
+            "order again, to the address it was issued to, while that is still the "
+            "order's address. Needs no proof, as it reveals nothing: the answer is "
+            "the same for any order, and each code's cooldown and daily cap apply. "
+            "Not for staff (they regenerate) or apps."
+        )
+
+    @classmethod
+    def perform(cls, ctx: RequestContext, **data: Any) -> OrderDeliveryCodesResend:
+        order_id = decode_uuid(data.get("order_id"), "Order", "order_id")
+        if not access.may_ask_for_resend(ctx.requestor):
+            raise PermissionRefused("Only the order's customer may ask for the code.")
+        order = ctx.order(order_id)
+        if order is None:
+            return cls(errors=[])
+        keyring = ctx.host.keyring()
+        for record in models.DeliveryCode.objects.filter(
+            order_id=order_id, status=models.CodeStatus.ACTIVE
+        ):
+            if not record.is_usable(ctx.now):
+                continue
+            try:
+                service.request_resend(
+                    record.pk,
+                    rules=rules_for(ctx, record.channel),
+                    current_email=order.email,
+                    keyring=keyring,
+                )
+            except (InvalidState, NotFound, RateLimited):
+                # Silent: the answer must not tell whether anything was sent.
+                continue
+        return cls(errors=[])
+
+
 class StaffMutation(DeliveryCodeMutation):
     delivery_code = graphene.Field(
         DeliveryCode, description="The code after the change."
@@ -328,6 +374,7 @@ class DeliveryCodeHandoverWithoutCode(StaffMutation):
 class Mutation(graphene.ObjectType):
     delivery_code_verify = DeliveryCodeVerify.Field()
     delivery_code_resend = DeliveryCodeResend.Field()
+    order_delivery_codes_resend = OrderDeliveryCodesResend.Field()
     delivery_code_regenerate = DeliveryCodeRegenerate.Field()
     delivery_code_unlock = DeliveryCodeUnlock.Field()
     delivery_code_handover_without_code = DeliveryCodeHandoverWithoutCode.Field()
