@@ -1125,7 +1125,7 @@ def test_global_route_serves_no_code_of_a_channel_where_the_plugin_is_off(
 
 ORDER_RESEND = """
 mutation OrderResend($orderId: ID!) {
-  orderDeliveryCodesResend(orderId: $orderId) { errors { field code message } }
+  deliveryCodesResend(orderId: $orderId) { errors { field code message } }
 }
 """
 
@@ -1148,7 +1148,7 @@ def test_a_guest_who_lost_her_email_has_it_sent_again_to_her_address(
     ]
 
     for answer in answers:
-        assert answer == {"data": {"orderDeliveryCodesResend": {"errors": []}}}
+        assert answer == {"data": {"deliveryCodesResend": {"errors": []}}}
     assert queued == [record.pk]  # once: the cooldown holds; none to new@
     assert code not in json.dumps(answers)
 
@@ -1163,7 +1163,7 @@ def test_staff_and_apps_do_not_trigger_a_customers_email(
 
     answer = gql(client, ORDER_RESEND, {"orderId": order_gid(order)}, token)
 
-    assert answer["data"]["orderDeliveryCodesResend"]["errors"][0]["code"] == (
+    assert answer["data"]["deliveryCodesResend"]["errors"][0]["code"] == (
         "PERMISSION_DENIED"
     )
     assert queued == []

@@ -225,7 +225,7 @@ class DeliveryCodeResend(DeliveryCodeMutation):
         return cls(delivery_code=record, errors=[])
 
 
-class OrderDeliveryCodesResend(DeliveryCodeMutation):
+class DeliveryCodesResend(DeliveryCodeMutation):
     class Arguments:
         order_id = graphene.ID(required=True, description="Saleor's ID of the order.")
 
@@ -239,7 +239,7 @@ class OrderDeliveryCodesResend(DeliveryCodeMutation):
         )
 
     @classmethod
-    def perform(cls, ctx: RequestContext, **data: Any) -> OrderDeliveryCodesResend:
+    def perform(cls, ctx: RequestContext, **data: Any) -> DeliveryCodesResend:
         order_id = decode_uuid(data.get("order_id"), "Order", "order_id")
         if not access.may_ask_for_resend(ctx.requestor):
             raise PermissionRefused("Only the order's customer may ask for the code.")
@@ -374,7 +374,7 @@ class DeliveryCodeHandoverWithoutCode(StaffMutation):
 class Mutation(graphene.ObjectType):
     delivery_code_verify = DeliveryCodeVerify.Field()
     delivery_code_resend = DeliveryCodeResend.Field()
-    order_delivery_codes_resend = OrderDeliveryCodesResend.Field()
+    delivery_codes_resend = DeliveryCodesResend.Field()
     delivery_code_regenerate = DeliveryCodeRegenerate.Field()
     delivery_code_unlock = DeliveryCodeUnlock.Field()
     delivery_code_handover_without_code = DeliveryCodeHandoverWithoutCode.Field()
