@@ -295,7 +295,11 @@ def restricted_staff(db, permission_manage_orders, channel_PLN):
 
 
 def test_accessible_channels_follow_saleors_rule(
-    restricted_staff, staff_users, permission_group_manage_orders, channel_PLN
+    restricted_staff,
+    staff_users,
+    permission_group_manage_orders,
+    channel_PLN,
+    django_assert_num_queries,
 ):
     context = SimpleNamespace(allow_replica=False)
     unrestricted = permission_group_manage_orders.user_set.first()
@@ -312,7 +316,8 @@ def test_accessible_channels_follow_saleors_rule(
             assert saleor == set(Channel.objects.values_list("slug", flat=True))
         else:
             assert ours == saleor
-    assert accessible_channels(restricted_staff) == {channel_PLN.slug}
+    with django_assert_num_queries(1):  # on every staff request
+        assert accessible_channels(restricted_staff) == {channel_PLN.slug}
 
 
 def test_channel_restricted_staff_are_refused_in_other_channels(
