@@ -14,6 +14,7 @@ record names the master secret, so older keys keep working after a rotation.
 
 from __future__ import annotations
 
+import base64
 import functools
 import hashlib
 import hmac
@@ -44,6 +45,10 @@ MIN_KEY_CHARS = 32
 
 _DIGITS = re.compile(r"[0-9]+")
 _NONCE_BYTES = 12
+# A reveal token is "<key id>.<22 base64url characters>" (132 bits of HMAC).
+_REVEAL_MAC_CHARS = 22
+MAX_REVEAL_TOKEN_CHARS = 64
+_KEY_ID = re.compile(r"[0-9a-f]{12}")
 
 
 class PlainCode(str):
@@ -116,6 +121,14 @@ class _Key:
     @cached_property
     def seal_key(self) -> AESGCM:
         return AESGCM(self._derive(b"display-copy-v1"))
+
+    @cached_property
+    def reveal_key(self) -> bytes:
+        return self._derive(b"reveal-token-v1")
+
+    @cached_property
+    def recipient_key(self) -> bytes:
+        return self._derive(b"recipient-v1")
 
 
 def _as_key(raw: str | bytes) -> _Key:
@@ -206,6 +219,58 @@ class Keyring:
                 "The display copy of a code could not be opened."
             ) from None
         return PlainCode(plain.decode("ascii"))
+
+    # --- who may read a code --------------------------------------------------
+
+    def recipient_digest(self, email: str, key_id: str | None = None) -> str:
+        """A keyed digest of an e-mail address, to pin a code to its mailbox
+        without storing the address: hex HMAC-SHA256 over the casefolded address,
+        under the record's key (``key_id``), so it is compared under the same one."""
+        key = self.current if key_id is None else self._key(key_id)
+        normalized = email.strip().casefold().encode("utf-8")
+        return hmac.new(key.recipient_key, normalized, hashlib.sha256).hexdigest()
+
+    def reveal_token(self, order_id: UUID, recipient_digest: str) -> str:
+        """The secret the code e-mail's order-page link carries: it proves that
+        the bearer read a message sent to the mailbox the code is pinned to.
+
+        Derived, not stored: a database dump yields no token. Bound to the order
+        and to the pinned mailbox, so an address that never received the code's
+        e-mail cannot hold a token for it. Prefixed by the key id, so tokens
+        signed before a rotation still check while their key is configured.
+        """
+        mac = self._reveal_mac(self.current, order_id, recipient_digest)
+        return f"{self.current.key_id}.{mac}"
+
+    def reveal_token_matches(
+        self, token: object, order_id: UUID, recipient_digest: str
+    ) -> bool:
+        """Constant-time check of a submitted token; False for anything malformed,
+        for a removed key, or for a record pinned to no mailbox."""
+        if (
+            not isinstance(token, str)
+            or not recipient_digest
+            or len(token) > MAX_REVEAL_TOKEN_CHARS
+        ):
+            return False
+        key_id, dot, mac = token.partition(".")
+        if not dot or not _KEY_ID.fullmatch(key_id) or not mac.isascii():
+            return False
+        try:
+            key = self._key(key_id)
+        except ConfigurationError:
+            return False
+        expected = self._reveal_mac(key, order_id, recipient_digest)
+        return hmac.compare_digest(mac.encode("ascii"), expected.encode("ascii"))
+
+    @staticmethod
+    def _reveal_mac(key: _Key, order_id: UUID, recipient_digest: str) -> str:
+        mac = hmac.new(
+            key.reveal_key,
+            order_id.bytes + b"\x00" + recipient_digest.encode("ascii"),
+            hashlib.sha256,
+        ).digest()
+        return base64.urlsafe_b64encode(mac).decode("ascii")[:_REVEAL_MAC_CHARS]
 
 
 def configured_keyring() -> Keyring:

@@ -2,8 +2,8 @@
 
 The GraphQL layer never reads Saleor objects: it asks a :class:`Host`. Saleor's
 implementation lives in :mod:`saleor_delivery_otp.saleor_host`; the sandbox and the
-CI tier have their own. Who may do what is decided here, from plain data, so the
-rules are the same whatever the host.
+CI tier have their own. Who may do what is decided from this plain data in
+:mod:`saleor_delivery_otp.access`, so the rules are the same whatever the host.
 """
 
 from __future__ import annotations
@@ -56,12 +56,18 @@ ANONYMOUS = Requestor(RequestorKind.ANONYMOUS)
 
 @dataclass(frozen=True)
 class OrderFacts:
-    """What the API must know of an order to decide who may see its codes."""
+    """What the API must know of an order, as it is now.
+
+    Who may read a code is pinned on the code when it is issued (see
+    :mod:`~saleor_delivery_otp.access`); the order's current e-mail and account are
+    used only to refuse a resend to a changed address and to pin a code staff
+    regenerate.
+    """
 
     id: UUID
     channel: str
     email: str
-    # The customer account that placed it; None for a guest checkout.
+    # The customer account the order belongs to now; None for a guest checkout.
     user_id: str | None = None
     number: str = ""
 
@@ -95,45 +101,3 @@ class Host(Protocol):
 
     def timeline(self, order_id: UUID, message: str, requestor: Requestor) -> None:
         """Write a line on the order's timeline. Never pass a code."""
-
-
-# --- who may do what ------------------------------------------------------------
-
-
-def owns_order(requestor: Requestor, order: OrderFacts, email: str | None) -> bool:
-    """The order's customer: its account, or a guest who knows the order's e-mail.
-
-    The order id is a random UUID the customer got in the confirmation; together
-    with the e-mail it proves the guest's claim, as Saleor's own order-by-token does.
-    """
-    if requestor.kind is RequestorKind.CUSTOMER and order.user_id is not None:
-        return requestor.identifier == order.user_id
-    if order.user_id is None and email:
-        return email.strip().casefold() == order.email.strip().casefold()
-    return False
-
-
-def is_staff(requestor: Requestor) -> bool:
-    return requestor.kind is RequestorKind.STAFF and requestor.can_manage_orders
-
-
-def verifying_channels(
-    requestor: Requestor, host: Host, channel: str | None
-) -> tuple[str, ...] | None:
-    """The channels whose parcels this caller may verify; empty when none.
-
-    Staff with MANAGE_ORDERS verify everywhere; an app only where the channel's
-    configuration lists it. ``channel`` narrows it to the channel of the URL.
-    """
-    candidates = [channel] if channel is not None else list(host.active_channels())
-    allowed = []
-    for slug in candidates:
-        settings = host.channel_settings(slug)
-        if settings is None:
-            continue
-        if is_staff(requestor) or (
-            requestor.kind is RequestorKind.APP
-            and requestor.identifier in settings.verifying_apps
-        ):
-            allowed.append(slug)
-    return tuple(allowed)

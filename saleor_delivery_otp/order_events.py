@@ -93,7 +93,11 @@ def order_created(order: Any, config: ChannelConfig) -> None:
     if not policy.order_decision(config.policy, data.lines).required:
         return
     result = service.issue_for_order(
-        data.id, channel=data.channel_slug, rules=config.rules, keyring=config.keyring()
+        data.id,
+        channel=data.channel_slug,
+        reader=data.reader,
+        rules=config.rules,
+        keyring=config.keyring(),
     )
     _follow_up(result, email=not _confirmation_carries_code(order, config))
 
@@ -119,6 +123,7 @@ def parcel_shipped(fulfillment: Any, config: ChannelConfig) -> None:
             parcel.id,
             channel=parcel.channel_slug,
             tracking_number=parcel.tracking_number,
+            reader=host.reader_of(host.order_of(fulfillment)),
             rules=config.rules,
             keyring=config.keyring(),
         )

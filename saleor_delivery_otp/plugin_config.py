@@ -147,8 +147,10 @@ FIELDS: Mapping[str, FieldSpec] = {
         FieldKind.STRING,
         "Order page URL",
         "Your storefront's order page, where customers see their code again; "
-        "{token} is replaced by the order's ID (Saleor's token) and {number} by its "
-        "number, e.g. https://shop.example.com/orders/{token}. Empty: no link.",
+        "{token} is replaced by the order's ID (Saleor's token), {number} by its "
+        "number and {reveal_token} by the secret that lets the page show the code "
+        "(without it, it is appended as #delivery-code=...), e.g. "
+        "https://shop.example.com/orders/{token}. Empty: no link.",
     ),
     c.BRAND_COLOR: FieldSpec(
         FieldKind.STRING,
@@ -242,7 +244,8 @@ class EmailSettings:
 
     language: str = "en"
     time_zone: str = "UTC"
-    # With {token} / {number} placeholders; empty for no link.
+    # With {token} / {number} placeholders (and {reveal_token}, filled in by the
+    # e-mail layer); empty for no link.
     order_url: str = ""
     brand_color: str = ""
     logo_url: str = ""
@@ -526,7 +529,7 @@ def _order_url(value: object) -> str:
     for placeholder in c.ORDER_URL_PLACEHOLDERS:
         leftover = leftover.replace(placeholder, "")
     if "{" in leftover or "}" in leftover:
-        raise _Bad("Use only the placeholders {token} and {number}.")
+        raise _Bad("Use only the placeholders {token}, {number} and {reveal_token}.")
     return text
 
 

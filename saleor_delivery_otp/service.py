@@ -8,6 +8,7 @@ State changes that depend on the current state run on a locked row.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import logging
 import uuid
 from collections.abc import Collection
@@ -211,8 +212,35 @@ class VerifyResult:
 # --- issuing -------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Reader:
+    """Who a new code is for: the order's account then ("" for a guest) and the
+    address its e-mail goes to. Pinned on the code, never changed afterwards."""
+
+    customer_id: str = ""
+    email: str = field(default="", repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(
+            self,
+            "customer_id",
+            _text(self.customer_id or "", "customer_id", 255, required=False),
+        )
+        object.__setattr__(
+            self, "email", _text(self.email or "", "email", 254, required=False)
+        )
+
+
+GUEST_WITHOUT_ADDRESS = Reader()
+
+
 def _new_record(
-    keyring: Keyring, rules: CodeRules, actor: Actor, now: datetime, **fields: Any
+    keyring: Keyring,
+    rules: CodeRules,
+    actor: Actor,
+    now: datetime,
+    reader: Reader,
+    **fields: Any,
 ) -> DeliveryCode:
     record = DeliveryCode(
         id=uuid.uuid4(),
@@ -221,6 +249,9 @@ def _new_record(
         key_id=keyring.current.key_id,
         created_at=now,
         updated_at=now,
+        customer_id=reader.customer_id,
+        # No address, no mailbox to pin to: no reveal token opens it.
+        recipient_digest=keyring.recipient_digest(reader.email) if reader.email else "",
         **fields,
     )
     plain = codes.generate(rules.length)
@@ -263,11 +294,13 @@ def issue_for_order(
     order_id: object,
     *,
     channel: str,
+    reader: Reader = GUEST_WITHOUT_ADDRESS,
     rules: CodeRules | None = None,
     keyring: Keyring | None = None,
     now: datetime | None = None,
 ) -> IssueResult:
-    """The order-level code, issued once per order whatever the number of calls."""
+    """The order-level code, issued once per order whatever the number of calls,
+    pinned to ``reader``: the order's account and e-mail at purchase."""
     order_uuid = _uuid(order_id, "order_id")
     channel = _text(channel, "channel", MAX_CHANNEL_CHARS, required=True)
     rules, keyring, now = _defaults(rules, keyring, now)
@@ -282,6 +315,7 @@ def issue_for_order(
                 rules,
                 SYSTEM,
                 now,
+                reader,
                 order_id=order_uuid,
                 scope=CodeScope.ORDER,
                 channel=channel,
@@ -299,6 +333,7 @@ def issue_for_parcel(
     *,
     channel: str,
     tracking_number: str = "",
+    reader: Reader = GUEST_WITHOUT_ADDRESS,
     rules: CodeRules | None = None,
     keyring: Keyring | None = None,
     now: datetime | None = None,
@@ -306,7 +341,8 @@ def issue_for_parcel(
     """The parcel's code: the order-level one if still unbound, else a new one.
 
     Idempotent per parcel: a repeated event returns the code it already has.
-    Shipping starts the validity clock.
+    Shipping starts the validity clock. A new code is pinned to ``reader``; a bound
+    order-level code keeps the pin it got at purchase.
     """
     order_uuid = _uuid(order_id, "order_id")
     parcel_id = _positive_int(fulfillment_id, "fulfillment_id")
@@ -358,6 +394,7 @@ def issue_for_parcel(
                 rules,
                 SYSTEM,
                 now,
+                reader,
                 order_id=order_uuid,
                 fulfillment_id=parcel_id,
                 scope=CodeScope.PARCEL,
@@ -433,16 +470,38 @@ def _day_end(day: date) -> datetime:
     return datetime.combine(day + timedelta(days=1), time.min, tzinfo=UTC)
 
 
+def is_pinned_to(record: DeliveryCode, email: str, keyring: Keyring) -> bool:
+    """Whether ``email`` is the address the code was issued to (its pinned
+    mailbox). False for a code pinned to no address, or whose key is gone."""
+    if not record.recipient_digest or not email.strip():
+        return False
+    try:
+        expected = keyring.recipient_digest(email, record.key_id)
+    except ConfigurationError:
+        return False
+    return hmac.compare_digest(expected, record.recipient_digest)
+
+
+ADDRESS_CHANGED = (
+    "The order's e-mail address changed since this code was issued; ask the shop "
+    "for a new code."
+)
+
+
 def request_resend(
     record_id: object,
     *,
     rules: CodeRules | None = None,
     now: datetime | None = None,
+    current_email: str | None = None,
+    keyring: Keyring | None = None,
 ) -> DeliveryCode:
     """Count one more e-mail of this code against its cooldown and daily cap.
 
     The counters are updated on the locked row before the e-mail is queued, so
-    many rapid calls queue one e-mail.
+    many rapid calls queue one e-mail. ``current_email``, the order's address now,
+    must be the one the code was issued to: a code is never sent to an address
+    that did not receive it first (staff regenerate it for a new address).
     """
     pk = _uuid(record_id, "delivery_code_id")
     rules = rules or CodeRules.from_settings()
@@ -453,6 +512,10 @@ def request_resend(
             raise NotFound("No such delivery code.")
         if not record.is_usable(now):
             raise InvalidState("This code can no longer be used, so it is not sent.")
+        if current_email is not None and not is_pinned_to(
+            record, current_email, keyring or reading_keyring()
+        ):
+            raise InvalidState(ADDRESS_CHANGED)
         _count_send(record, rules, now, enforce=True)
         log_event(record, EventType.EMAIL_QUEUED, now=now)
         schedule_email(record)
@@ -891,6 +954,7 @@ def regenerate(
     record_id: object,
     *,
     actor: Actor,
+    reader: Reader | None = None,
     rules: CodeRules | None = None,
     keyring: Keyring | None = None,
     now: datetime | None = None,
@@ -900,6 +964,10 @@ def regenerate(
     Each replacement is e-mailed, so replacements of one parcel's code are held to
     the resend limits: the cooldown from the last one, the daily cap over the last
     24 hours.
+
+    ``reader``: who the new code is for (staff pass the order's current account
+    and e-mail, so a changed address gets a code only through this audited step);
+    None keeps the old code's pin.
     """
     rules, keyring, now = _defaults(rules, keyring, now)
     with transaction.atomic():
@@ -911,11 +979,12 @@ def regenerate(
         old.updated_at = now
         old.save(update_fields=["status", "updated_at"])
         log_event(old, EventType.SUPERSEDED, actor, now=now)
-        return _new_record(
+        new = _new_record(
             keyring,
             rules,
             actor,
             now,
+            reader or GUEST_WITHOUT_ADDRESS,
             order_id=old.order_id,
             fulfillment_id=old.fulfillment_id,
             scope=old.scope,
@@ -924,6 +993,14 @@ def regenerate(
             shipped_at=old.shipped_at,
             expires_at=now + rules.validity if old.fulfillment_id else None,
         )
+        if reader is None:
+            new.customer_id = old.customer_id
+            new.recipient_digest = old.recipient_digest
+            if old.key_id != new.key_id:
+                # The digest is keyed: carry the pin over only under the same key.
+                new.recipient_digest = ""
+            new.save(update_fields=["customer_id", "recipient_digest"])
+        return new
 
 
 def _check_replacements(record: DeliveryCode, rules: CodeRules, now: datetime) -> None:

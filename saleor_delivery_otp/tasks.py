@@ -61,7 +61,7 @@ def send_code_email_task(self, delivery_code_id: str) -> bool:
         return False
     sender = import_string(settings.DELIVERY_OTP_EMAIL_SENDER)
     try:
-        sender(record, service.open_code(record))
+        sent = sender(record, service.open_code(record))
     except Exception as exc:
         logger.warning(
             "Delivery code e-mail for %s failed (%s); attempt %s will be retried.",
@@ -70,6 +70,9 @@ def send_code_email_task(self, delivery_code_id: str) -> bool:
             self.request.retries + 1,
         )
         raise CodeEmailFailed(type(exc).__name__) from None
+    if sent is False:
+        # Withheld by the sender (the order's address is not the code's): final.
+        return False
     service.log_event(record, EventType.EMAIL_SENT)
     return True
 

@@ -9,7 +9,11 @@ from saleor_delivery_otp.audit import Actor, ActorKind
 from saleor_delivery_otp.codes import Keyring
 from saleor_delivery_otp.rules import CodeRules
 
+from .hosts import CUSTOMER_EMAIL
+
 COURIER = Actor(ActorKind.APP, "17", "Courier app")
+# Who codes issued by the tests are for, unless a test says otherwise.
+READER = service.Reader(customer_id="7", email=CUSTOMER_EMAIL)
 STAFF = Actor(ActorKind.STAFF, "5", "staff@example.com")
 
 
@@ -48,13 +52,18 @@ class Parcels:
         self.rules = rules
         self._next_fulfillment = 1000
 
-    def ship(self, order_id=None, *, tracking="", channel="default-channel"):
+    def ship(
+        self, order_id=None, *, tracking="", channel="default-channel", reader=None
+    ):
+        """``reader``: who the code is for; by default customer 7 at the stand-in
+        host's address (tests/hosts.py), so its e-mail goes out."""
         self._next_fulfillment += 1
         result = service.issue_for_parcel(
             order_id or uuid.uuid4(),
             self._next_fulfillment,
             channel=channel,
             tracking_number=tracking,
+            reader=reader or READER,
             rules=self.rules,
         )
         return result.record

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 from saleor_delivery_otp.codes import Keyring
@@ -36,6 +36,15 @@ TOKENS = {
     ),
     "staff-without-permission": Requestor(
         RequestorKind.STAFF, "6", "Pat", "pat@example.com"
+    ),
+    # MANAGE_ORDERS in a permission group restricted to channel us.
+    "us-staff-token": Requestor(
+        RequestorKind.STAFF,
+        "9",
+        "Uma",
+        "uma@example.com",
+        can_manage_orders=True,
+        channels=frozenset({"us"}),
     ),
     "courier-token": Requestor(RequestorKind.APP, "17", "Courier app"),
     "other-app-token": Requestor(RequestorKind.APP, "99", "Some other app"),
@@ -83,6 +92,12 @@ class MemoryHost:
         order = OrderFacts(uuid.uuid4(), channel, email, user_id, number="1042")
         self.orders[order.id] = order
         return order
+
+    def change_order(self, order, **changes):
+        """What staff do in Saleor: a new e-mail, another or no account."""
+        changed = replace(order, **changes)
+        self.orders[order.id] = changed
+        return changed
 
 
 HOST = MemoryHost()

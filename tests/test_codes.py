@@ -644,3 +644,48 @@ def test_older_keys_are_read_only_when_a_record_names_one():
     with pytest.raises(ConfigurationError):
         ring.open(record_id, Keyring([KEY_C]).current.key_id, sealed)
     assert asked == [1]
+
+
+# --- reveal tokens and recipient pins (issue 9) ------------------------------------
+
+
+def test_a_reveal_token_survives_rotation_while_its_key_is_configured():
+    order_id = uuid.uuid4()
+    before = Keyring([KEY_A])
+    pin = before.recipient_digest(" Guest@Example.COM ")
+    token = before.reveal_token(order_id, pin)
+
+    after = Keyring([KEY_B, KEY_A])
+
+    assert re.fullmatch(r"[0-9a-f]{12}\.[A-Za-z0-9_-]{22}", token)
+    assert token.startswith(before.current.key_id + ".")
+    assert pin == before.recipient_digest("guest@example.com")  # casefolded, trimmed
+    assert after.recipient_digest("guest@example.com", before.current.key_id) == pin
+    assert after.reveal_token_matches(token, order_id, pin) is True
+    # Another order, another mailbox, no pin at all, or the key removed: refused.
+    assert after.reveal_token_matches(token, uuid.uuid4(), pin) is False
+    other_pin = before.recipient_digest("new@example.com")
+    assert after.reveal_token_matches(token, order_id, other_pin) is False
+    assert after.reveal_token_matches(token, order_id, "") is False
+    assert Keyring([KEY_B]).reveal_token_matches(token, order_id, pin) is False
+
+
+@pytest.mark.parametrize(
+    "token", ["", ".", "abc", "0" * 12, "not-hex-key.x", "a" * 65, None, 12, "é" * 30]
+)
+def test_a_malformed_reveal_token_is_refused_quietly(token):
+    keyring = Keyring([KEY_A])
+
+    assert keyring.reveal_token_matches(token, uuid.uuid4(), "ab" * 32) is False
+
+
+@pytest.mark.parametrize("verdict", [True, False])
+def test_compare_digest_decides_a_reveal_token(verdict, monkeypatch):
+    keyring = Keyring([KEY_A])
+    order_id = uuid.uuid4()
+    pin = keyring.recipient_digest("guest@example.com")
+    right = keyring.reveal_token(order_id, pin)
+    monkeypatch.setattr(codes.hmac, "compare_digest", lambda a, b: verdict)
+
+    assert keyring.reveal_token_matches(right, order_id, pin) is verdict
+    assert keyring.reveal_token_matches(right[:-1] + "x", order_id, pin) is verdict

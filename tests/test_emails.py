@@ -41,6 +41,7 @@ from saleor_delivery_otp.models import CodeEvent, EventType
 
 from . import hosts
 from .celery_app import app
+from .conftest import READER
 
 pytestmark = pytest.mark.django_db
 
@@ -188,7 +189,12 @@ def ship(order_id, parcel_number, items, rules, *, now=SHIPPED_AT):
     fulfillment_id = next(_fulfillment_ids)
     hosts.ORDERS[order_id].parcels[fulfillment_id] = (parcel_number, items)
     return service.issue_for_parcel(
-        order_id, fulfillment_id, channel="default-channel", rules=rules, now=now
+        order_id,
+        fulfillment_id,
+        channel="default-channel",
+        reader=READER,
+        rules=rules,
+        now=now,
     ).record
 
 
@@ -229,7 +235,9 @@ def test_code_email_arrives_with_code_parcel_items_and_warnings(smtp, caplog, ru
         assert "You may tell them the code" in part
         assert "find this code again at any time on your order page" in part
     assert re.search(r"Leather case x 2", text)
-    order_page = f"https://shop.example.com/orders/{order_id}"
+    # The order page link carries the code's reveal token, in the fragment.
+    token = service.reading_keyring().reveal_token(order_id, record.recipient_digest)
+    order_page = f"https://shop.example.com/orders/{order_id}#delivery-code={token}"
     assert order_page in text
     assert links(html).count(order_page) == 2  # the sentence and the button
     assert CodeEvent.objects.filter(
@@ -298,7 +306,7 @@ def test_unsupported_language_falls_back_to_channel_then_english(
 def test_order_code_before_shipment_is_valid_from_shipment(smtp, rules):
     order_id, _ = register(transport=smtp.transport(), validity_days=14)
     record = service.issue_for_order(
-        order_id, channel="default-channel", rules=rules
+        order_id, channel="default-channel", reader=READER, rules=rules
     ).record
     assert record.expires_at is None
     code = service.open_code(record)
@@ -528,7 +536,7 @@ def between(text: str, start: str, end: str) -> str:
 def test_single_mode_confirmation_carries_the_code_block(smtp, rules):
     order_id, _ = register(transport=smtp.transport(), qualifying=(PHONE,))
     record = service.issue_for_order(
-        order_id, channel="default-channel", rules=rules
+        order_id, channel="default-channel", reader=READER, rules=rules
     ).record
     code = service.open_code(record)
 
@@ -550,14 +558,17 @@ def test_single_mode_confirmation_carries_the_code_block(smtp, rules):
         assert "never give this code over the phone" in part.lower()
     block = between(text, "YOUR DELIVERY CODE", "NEVER GIVE")
     assert "Smartphone X" in block and "USB-C cable" not in block
-    assert f"https://shop.example.com/orders/{order_id}" in links(html)
+    token = service.reading_keyring().reveal_token(order_id, record.recipient_digest)
+    assert f"https://shop.example.com/orders/{order_id}#delivery-code={token}" in links(
+        html
+    )
 
 
 def test_single_mode_task_sends_the_code_until_it_is_used(smtp, rules):
     """The Celery task carries the payload and the record id, never the code."""
     order_id, _ = register(transport=smtp.transport(), qualifying=(PHONE,))
     record = service.issue_for_order(
-        order_id, channel="default-channel", rules=rules
+        order_id, channel="default-channel", reader=READER, rules=rules
     ).record
     code = service.open_code(record)
     payload = saleor_payload(order_id)
@@ -603,7 +614,7 @@ def test_single_mode_confirmation_of_an_ordinary_order_has_no_code_block(smtp):
 def test_single_mode_confirmation_in_italian(smtp, rules):
     order_id, _ = register(transport=smtp.transport(), language_code="")
     record = service.issue_for_order(
-        order_id, channel="default-channel", rules=rules
+        order_id, channel="default-channel", reader=READER, rules=rules
     ).record
     code = service.open_code(record)
 
@@ -641,7 +652,7 @@ def test_saleor_helpers_work_in_a_template_written_for_saleor(smtp, rules):
         ),
     )
     record = service.issue_for_order(
-        order_id, channel="default-channel", rules=rules
+        order_id, channel="default-channel", reader=READER, rules=rules
     ).record
     code = service.open_code(record)
 

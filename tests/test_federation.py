@@ -51,6 +51,7 @@ def test_plugin_subgraph_composes_with_saleor():
     assert report["mutations"] == [
         "deliveryCodeVerify",
         "deliveryCodeResend",
+        "deliveryCodesResend",
         "deliveryCodeRegenerate",
         "deliveryCodeUnlock",
         "deliveryCodeHandoverWithoutCode",

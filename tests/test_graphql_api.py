@@ -7,9 +7,11 @@ same API through Saleor's own routes and tokens.
 
 import dataclasses
 import json
+import uuid
 from datetime import timedelta
 
 import pytest
+from django.core import mail
 from django.core.cache import cache
 from django.utils import timezone
 from freezegun import freeze_time
@@ -17,12 +19,18 @@ from graphene import relay
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from saleor_delivery_otp import service
+from saleor_delivery_otp import service, tasks
 from saleor_delivery_otp.codes import Keyring, PlainCode
 from saleor_delivery_otp.graphql.schema import committed_sdl, federation_sdl
 from saleor_delivery_otp.host import ChannelSettings
-from saleor_delivery_otp.models import CodeStatus, DeliveryCode, VerificationAttempt
+from saleor_delivery_otp.models import (
+    CodeStatus,
+    DeliveryCode,
+    EventType,
+    VerificationAttempt,
+)
 
+from . import hosts
 from .conftest import Parcels, wrong_code
 from .graphql_host import HOST, RULES
 
@@ -31,8 +39,8 @@ pytestmark = pytest.mark.django_db
 GLOBAL = "/plugins/global/graphql/"
 
 CODES_QUERY = """
-query Codes($orderId: ID!, $email: String) {
-  orderDeliveryCodes(orderId: $orderId, email: $email) {
+query Codes($orderId: ID!, $revealToken: String) {
+  orderDeliveryCodes(orderId: $orderId, revealToken: $revealToken) {
     id status code attemptsLeft trackingNumber fulfillmentId expiresAt
     attempts { actor accepted result }
   }
@@ -87,11 +95,23 @@ def code_gid(record):
     return relay.Node.to_global_id("DeliveryCode", record.pk)
 
 
+def ship(parcels, order, **kwargs):
+    """A shipped parcel of ``order``, its code issued to the order's customer."""
+    reader = service.Reader(customer_id=order.user_id or "", email=order.email)
+    return parcels.ship(order.id, reader=reader, **kwargs)
+
+
+def reveal_token(order, record, keyring=None):
+    """The token the link in ``record``'s e-mail carries."""
+    keyring = keyring or service.reading_keyring()
+    return keyring.reveal_token(order.id, record.recipient_digest)
+
+
 @pytest.fixture
 def shipped(parcels):
     """An order of customer 7 in channel eu, with one shipped parcel."""
     order = HOST.add_order()
-    record = parcels.ship(order.id, tracking="TRK-1", channel="eu")
+    record = ship(parcels, order, tracking="TRK-1", channel="eu")
     return order, record, parcels.code_of(record)
 
 
@@ -124,22 +144,120 @@ def test_customer_sees_the_code_of_her_parcel(client, shipped):
     assert shown["attempts"] is None  # attempt history is for staff
 
 
-def test_guest_proves_the_order_with_its_email(client, parcels):
+def test_guest_reads_her_code_with_the_token_of_her_code_email(client, parcels):
     order = HOST.add_order(user_id=None, email="guest@example.com")
-    record = parcels.ship(order.id, channel="eu")
+    record = ship(parcels, order, channel="eu")
 
-    right = gql(
+    data = gql(
         client,
         CODES_QUERY,
-        {"orderId": order_gid(order), "email": " Guest@Example.com"},
-    )
-    wrong = gql(
-        client, CODES_QUERY, {"orderId": order_gid(order), "email": "x@example.com"}
+        {"orderId": order_gid(order), "revealToken": reveal_token(order, record)},
     )
 
-    assert right["data"]["orderDeliveryCodes"][0]["code"] == parcels.code_of(record)
-    assert wrong["data"]["orderDeliveryCodes"] is None
-    assert wrong["errors"][0]["extensions"]["exception"]["code"] == "PermissionDenied"
+    (shown,) = data["data"]["orderDeliveryCodes"]
+    assert shown["code"] == parcels.code_of(record)
+    assert shown["attempts"] is None
+
+
+@pytest.mark.parametrize("token", [None, "courier-token", "staff-token"])
+def test_order_id_and_email_open_nothing(client, parcels, token):
+    """Issue 9: Saleor hands out both (order(id){userEmail}, webhook payloads)."""
+    order = HOST.add_order(user_id=None, email="guest@example.com")
+    record = ship(parcels, order, channel="eu")
+    code = parcels.code_of(record)
+
+    with_email = post(
+        client,
+        "query($id: ID!, $email: String) "
+        "{ orderDeliveryCodes(orderId: $id, email: $email) { code } }",
+        {"id": order_gid(order), "email": order.email},
+        token,
+    )
+    without = gql(client, CODES_QUERY, {"orderId": order_gid(order)}, token)
+
+    assert code not in with_email.content.decode()
+    assert code not in json.dumps(without)
+    assert [c["code"] for c in without["data"]["orderDeliveryCodes"] or []] in (
+        [],
+        [None],
+    )
+
+
+REFUSAL = "You do not have access to this order's codes."
+
+
+def test_a_wrong_token_is_refused_like_an_unknown_order(client, parcels, settings):
+    order = HOST.add_order(user_id=None, email="guest@example.com")
+    record = ship(parcels, order, channel="eu")
+    other = HOST.add_order(user_id=None, email="guest@example.com")
+    other_record = ship(parcels, other, channel="eu")
+    code = parcels.code_of(record)
+    right = reveal_token(order, record)
+    key_id, _, mac = right.partition(".")
+    unknown = relay.Node.to_global_id("Order", uuid.uuid4())
+
+    answers = [
+        gql(client, CODES_QUERY, {"orderId": order_gid(order), "revealToken": token})
+        for token in (
+            None,
+            "",
+            reveal_token(other, other_record),  # another order's token
+            f"{key_id}.{mac[:-1]}{'A' if mac[-1] != 'A' else 'B'}",
+            f"{'0' * 12}.{mac}",  # a key id no key has
+            right + "x",
+            "x" * 10_000,
+        )
+    ]
+    answers.append(gql(client, CODES_QUERY, {"orderId": unknown, "revealToken": right}))
+    # The key the token was signed with is no longer configured.
+    settings.DELIVERY_OTP_KEYS = ["a-brand-new-key-0123456789abcdef0123456789"]
+    answers.append(
+        gql(client, CODES_QUERY, {"orderId": order_gid(order), "revealToken": right})
+    )
+
+    for answer in answers:
+        assert answer["data"]["orderDeliveryCodes"] is None
+        assert [e["message"] for e in answer["errors"]] == [REFUSAL]
+        assert code not in json.dumps(answer)
+
+
+STAFF_AND_APPS = ["staff-token", "courier-token", "us-staff-token", "other-app-token"]
+ROUTES = [GLOBAL, "/plugins/channel/eu/graphql/"]
+
+
+@pytest.mark.parametrize("token", STAFF_AND_APPS)
+@pytest.mark.parametrize("path", ROUTES)
+def test_staff_and_apps_never_get_a_code_even_with_a_valid_token(
+    client, parcels, token, path
+):
+    order = HOST.add_order(user_id=None, email="guest@example.com")
+    record = ship(parcels, order, channel="eu")
+    code = parcels.code_of(record)
+    token_of_email = reveal_token(order, record)
+    variables = {"orderId": order_gid(order), "revealToken": token_of_email}
+
+    listed = gql(client, CODES_QUERY, variables, token, path=path)
+    entities = gql(
+        client,
+        "query($r: [_Any!]!, $t: String) { _entities(representations: $r) "
+        "{ ... on Order { deliveryCodes(revealToken: $t) { code status } } } }",
+        {
+            "r": [{"__typename": "Order", "id": order_gid(order)}],
+            "t": variables["revealToken"],
+        },
+        token,
+        path=path,
+    )
+
+    assert code not in json.dumps(listed) and code not in json.dumps(entities)
+    if token == "staff-token":  # MANAGE_ORDERS in every channel: status only
+        assert listed["data"]["orderDeliveryCodes"][0]["code"] is None
+        assert entities["data"]["_entities"][0]["deliveryCodes"] == [
+            {"code": None, "status": "ACTIVE"}
+        ]
+    else:
+        assert [e["message"] for e in listed["errors"]] == [REFUSAL]
+        assert [e["message"] for e in entities["errors"]] == [REFUSAL]
 
 
 @pytest.mark.parametrize(
@@ -157,18 +275,7 @@ def test_nobody_else_reads_the_code(client, shipped, token):
     assert code not in json.dumps(data)
 
 
-def test_a_registered_customers_order_is_not_opened_by_email_alone(client, shipped):
-    order, _, code = shipped
-
-    data = gql(client, CODES_QUERY, {"orderId": order_gid(order), "email": order.email})
-
-    assert data["data"]["orderDeliveryCodes"] is None
-    assert code not in json.dumps(data)
-
-
 def test_unknown_order_gets_the_same_refusal(client):
-    import uuid
-
     missing = relay.Node.to_global_id("Order", uuid.uuid4())
     data = gql(client, CODES_QUERY, {"orderId": missing}, "customer-token")
 
@@ -194,8 +301,8 @@ def test_staff_see_status_and_attempts_never_the_code(client, shipped):
 
 def test_code_disappears_once_used_or_expired(client, parcels):
     order = HOST.add_order()
-    used = parcels.ship(order.id, channel="eu")
-    later = parcels.ship(order.id, channel="eu")
+    used = ship(parcels, order, channel="eu")
+    later = ship(parcels, order, channel="eu")
     assert verify(client, used, parcels.code_of(used))["accepted"]
 
     now = gql(client, CODES_QUERY, {"orderId": order_gid(order)}, "customer-token")
@@ -242,8 +349,8 @@ def test_channel_route_serves_only_its_channel(client, shipped):
 
 def test_courier_verifies_by_parcel_and_by_tracking_number(client, parcels):
     order = HOST.add_order()
-    first = parcels.ship(order.id, tracking="TRK-A", channel="eu")
-    second = parcels.ship(order.id, tracking="TRK-B", channel="eu")
+    first = ship(parcels, order, tracking="TRK-A", channel="eu")
+    second = ship(parcels, order, tracking="TRK-B", channel="eu")
 
     by_id = verify(client, first, parcels.code_of(first))
     by_tracking = gql(
@@ -581,8 +688,8 @@ def test_the_code_is_masked_from_the_graphql_boundary_on(client, shipped, monkey
 def test_every_failure_looks_the_same_through_the_api(client, parcels):
     """Row 14: unknown parcel, parcel without code, expired, wrong code."""
     order = HOST.add_order()
-    wrong = parcels.ship(order.id, channel="eu")
-    expired = parcels.ship(order.id, channel="eu")
+    wrong = ship(parcels, order, channel="eu")
+    expired = ship(parcels, order, channel="eu")
     unknown = relay.Node.to_global_id("Fulfillment", 424242)
 
     def sequence(fulfillment_gid, code):
@@ -659,8 +766,8 @@ def test_code_sent_as_a_number_is_not_echoed(client, shipped):
 # --- the customer's resend ----------------------------------------------------------
 
 RESEND = """
-mutation Resend($id: ID!, $email: String) {
-  deliveryCodeResend(id: $id, email: $email) {
+mutation Resend($id: ID!, $revealToken: String) {
+  deliveryCodeResend(id: $id, revealToken: $revealToken) {
     deliveryCode { status }
     errors { field code message retryAfter }
   }
@@ -723,9 +830,9 @@ mutation Handover($id: ID!, $reason: String!) {
 """
 
 
-def staff_action(client, name, variables, token="staff-token"):
+def staff_action(client, name, variables, token="staff-token", path=GLOBAL):
     response = client.post(
-        GLOBAL,
+        path,
         data=json.dumps(
             {"query": STAFF_ACTIONS, "variables": variables, "operationName": name}
         ),
@@ -1048,3 +1155,295 @@ def test_entities_of_another_customer_reveal_nothing(client, shipped):
     assert (
         data["errors"][0]["message"] == "You do not have access to this order's codes."
     )
+
+
+# --- who reads after the order changes (issue 9) ---------------------------------
+
+
+def guest_order(parcels, email="guest@example.com", channel="eu"):
+    order = HOST.add_order(user_id=None, email=email, channel=channel)
+    record = ship(parcels, order, channel=channel)
+    return order, record, parcels.code_of(record)
+
+
+def send_code_email_to(order, email, record):
+    """Run the code e-mail task with the stand-in host telling ``email``."""
+    hosts.ORDERS[order.id] = hosts.StandInOrder(email=email)
+    try:
+        return tasks.send_code_email_task.apply(args=[str(record.pk)]).get()
+    finally:
+        hosts.ORDERS.pop(order.id, None)
+
+
+def test_a_changed_email_gets_neither_the_code_nor_its_email(
+    client, parcels, monkeypatch
+):
+    """Staff change a guest order's e-mail: the new address reads nothing, is sent
+    nothing; the guest the code was issued to still reads it."""
+    order, record, code = guest_order(parcels)
+    old_token = reveal_token(order, record)
+    HOST.change_order(order, email="new@example.com")
+    keyring = service.reading_keyring()
+    new_token = keyring.reveal_token(
+        order.id, keyring.recipient_digest("new@example.com", record.key_id)
+    )
+    queued = []
+    monkeypatch.setattr(service, "schedule_email", lambda r: queued.append(r.pk))
+
+    by_new = gql(
+        client, CODES_QUERY, {"orderId": order_gid(order), "revealToken": new_token}
+    )
+    by_old = gql(
+        client, CODES_QUERY, {"orderId": order_gid(order), "revealToken": old_token}
+    )
+    resend = gql(client, RESEND, {"id": code_gid(record), "revealToken": old_token})
+    mail.outbox.clear()
+    sent = send_code_email_to(order, "new@example.com", record)
+
+    assert by_new["data"]["orderDeliveryCodes"] is None and code not in json.dumps(
+        by_new
+    )
+    assert by_old["data"]["orderDeliveryCodes"][0]["code"] == code
+    assert resend["data"]["deliveryCodeResend"]["errors"] == [
+        {
+            "field": None,
+            "code": "INVALID_STATE",
+            "message": (
+                "The order's e-mail address changed since this code was issued; ask "
+                "the shop for a new code."
+            ),
+            "retryAfter": None,
+        }
+    ]
+    assert queued == []
+    assert sent is False and mail.outbox == []
+    assert not record.events.filter(type=EventType.EMAIL_SENT).exists()
+
+
+def test_the_code_email_goes_to_the_address_it_was_issued_to(client, parcels):
+    order, record, code = guest_order(parcels)
+    mail.outbox.clear()
+
+    sent = send_code_email_to(order, " Guest@Example.com", record)
+
+    assert sent is True
+    (message,) = mail.outbox
+    assert message.to == [" Guest@Example.com"] and code in message.body
+    assert f"#delivery-code={reveal_token(order, record)}" in message.body
+
+
+def test_staff_regenerate_pins_the_new_code_to_the_orders_current_address(
+    client, parcels, monkeypatch
+):
+    order, record, code = guest_order(parcels)
+    old_token = reveal_token(order, record)
+    order = HOST.change_order(order, email="new@example.com")
+    monkeypatch.setattr(service, "schedule_email", lambda r: None)
+
+    data = staff_action(client, "Regenerate", {"id": code_gid(record)})
+
+    new = DeliveryCode.objects.get(
+        pk=relay.Node.from_global_id(data["deliveryCode"]["id"])[1]
+    )
+    mail.outbox.clear()
+    assert send_code_email_to(order, "new@example.com", new) is True
+    (message,) = mail.outbox
+    new_token = reveal_token(order, new)
+    assert message.to == ["new@example.com"] and new_token in message.body
+    by_new = gql(
+        client, CODES_QUERY, {"orderId": order_gid(order), "revealToken": new_token}
+    )
+    by_old = gql(
+        client, CODES_QUERY, {"orderId": order_gid(order), "revealToken": old_token}
+    )
+    assert by_new["data"]["orderDeliveryCodes"][0]["code"] == parcels.code_of(new)
+    assert by_old["data"]["orderDeliveryCodes"] is None
+    assert HOST.notes[-1][1] == (
+        "Delivery code replaced by a new one, e-mailed to the order's current address."
+    )
+
+
+def test_the_account_a_code_was_issued_to_keeps_reading_it(client, shipped):
+    """Staff detach the order's user, or the account is deleted: the order becomes a
+    guest order, yet its code stays with the customer it was issued to."""
+    order, _, code = shipped
+    HOST.change_order(order, user_id=None)
+
+    own = gql(client, CODES_QUERY, {"orderId": order_gid(order)}, "customer-token")
+    by_email = post(
+        client,
+        "query($id: ID!, $email: String) "
+        "{ orderDeliveryCodes(orderId: $id, email: $email) { code } }",
+        {"id": order_gid(order), "email": order.email},
+    )
+
+    assert own["data"]["orderDeliveryCodes"][0]["code"] == code
+    assert code not in by_email.content.decode()
+
+
+def test_an_account_attached_later_reads_no_code(client, shipped):
+    order, _, code = shipped
+    HOST.change_order(order, user_id="8", email="bob@example.com")
+
+    data = gql(
+        client, CODES_QUERY, {"orderId": order_gid(order)}, "other-customer-token"
+    )
+
+    assert data["data"]["orderDeliveryCodes"] == []
+    assert code not in json.dumps(data)
+
+
+def test_guest_resends_her_code_with_her_token(client, parcels, monkeypatch):
+    order, record, _ = guest_order(parcels)
+    queued = []
+    monkeypatch.setattr(service, "schedule_email", lambda r: queued.append(r.pk))
+
+    stranger = gql(client, RESEND, {"id": code_gid(record)})
+    guest = gql(
+        client,
+        RESEND,
+        {"id": code_gid(record), "revealToken": reveal_token(order, record)},
+    )
+
+    assert stranger["data"]["deliveryCodeResend"]["errors"][0]["code"] == (
+        "PERMISSION_DENIED"
+    )
+    assert guest["data"]["deliveryCodeResend"]["errors"] == []
+    assert queued == [record.pk]
+
+
+# --- channel-restricted staff, channels where the plugin is off --------------------
+
+
+@pytest.mark.parametrize("path", ROUTES)
+def test_channel_restricted_staff_are_refused_outside_their_channels(
+    client, shipped, path
+):
+    """us-staff-token holds MANAGE_ORDERS in a group restricted to channel us."""
+    order, record, code = shipped
+    lock(client, record, code)
+    attempts = VerificationAttempt.objects.count()
+    missing = relay.Node.to_global_id("DeliveryCode", uuid.uuid4())
+
+    listed = gql(
+        client, CODES_QUERY, {"orderId": order_gid(order)}, "us-staff-token", path=path
+    )
+    verdict = verify(client, record, code, "us-staff-token", path=path)
+    actions = {
+        name: staff_action(client, name, variables, "us-staff-token", path=path)
+        for name, variables in [
+            ("Unlock", {"id": code_gid(record), "reason": "r"}),
+            ("Handover", {"id": code_gid(record), "reason": "r"}),
+            ("Regenerate", {"id": code_gid(record)}),
+        ]
+    }
+    unknown = staff_action(client, "Unlock", {"id": missing, "reason": "r"}, path=path)
+
+    assert [e["message"] for e in listed["errors"]] == [REFUSAL]
+    assert verdict["accepted"] is False
+    for result in actions.values():
+        assert (
+            result
+            == unknown
+            == {
+                "deliveryCode": None,
+                "errors": [
+                    {
+                        "field": "id",
+                        "code": "NOT_FOUND",
+                        "message": "No such delivery code.",
+                    }
+                ],
+            }
+        )
+    record.refresh_from_db()
+    assert record.status == CodeStatus.LOCKED and record.attempts == 5
+    assert DeliveryCode.objects.filter(order_id=order.id).count() == 1
+    # At most the attempt log of an unknown parcel: the code's counter is untouched.
+    assert VerificationAttempt.objects.filter(delivery_code=record).count() == attempts
+
+
+def test_channel_restricted_staff_act_in_their_channel(client, parcels):
+    order = HOST.add_order(channel="us")
+    record = ship(parcels, order, channel="us")
+    code = parcels.code_of(record)
+    for _ in range(5):
+        verify(client, record, wrong_code(code), "us-courier-token")
+
+    listed = gql(client, CODES_QUERY, {"orderId": order_gid(order)}, "us-staff-token")
+    unlocked = staff_action(
+        client, "Unlock", {"id": code_gid(record), "reason": "called"}, "us-staff-token"
+    )
+
+    (shown,) = listed["data"]["orderDeliveryCodes"]
+    assert shown["code"] is None and len(shown["attempts"]) == 5
+    assert unlocked["errors"] == []
+    assert verify(client, record, code, "us-staff-token")["accepted"] is True
+
+
+def test_global_route_serves_no_code_of_a_channel_where_the_plugin_is_off(
+    client, parcels, monkeypatch
+):
+    order = HOST.add_order(channel="off")  # no configuration: the plugin is off
+    record = ship(parcels, order, channel="off")
+    code = parcels.code_of(record)
+    queued = []
+    monkeypatch.setattr(service, "schedule_email", lambda r: queued.append(r.pk))
+
+    customer = gql(client, CODES_QUERY, {"orderId": order_gid(order)}, "customer-token")
+    staff = gql(client, CODES_QUERY, {"orderId": order_gid(order)}, "staff-token")
+    resend = gql(client, RESEND, {"id": code_gid(record)}, "customer-token")
+    unlock = staff_action(client, "Handover", {"id": code_gid(record), "reason": "r"})
+
+    for answer in (customer, staff):
+        assert [e["message"] for e in answer["errors"]] == [REFUSAL]
+        assert code not in json.dumps(answer)
+    assert resend["data"]["deliveryCodeResend"]["errors"][0]["code"] == "NOT_FOUND"
+    assert unlock["errors"][0]["code"] == "NOT_FOUND"
+    assert queued == []
+
+
+ORDER_RESEND = """
+mutation OrderResend($orderId: ID!) {
+  deliveryCodesResend(orderId: $orderId) { errors { field code message } }
+}
+"""
+
+
+def test_a_guest_who_lost_her_email_has_it_sent_again_to_her_address(
+    client, parcels, monkeypatch
+):
+    """No proof needed: it goes only to the address the code was issued to, and the
+    answer is the same for any order, so it tells nothing."""
+    order, record, code = guest_order(parcels)
+    changed, changed_record, _ = guest_order(parcels, email="old@example.com")
+    HOST.change_order(changed, email="new@example.com")
+    queued = []
+    monkeypatch.setattr(service, "schedule_email", lambda r: queued.append(r.pk))
+    unknown = relay.Node.to_global_id("Order", uuid.uuid4())
+
+    answers = [
+        gql(client, ORDER_RESEND, {"orderId": gid})
+        for gid in [order_gid(order)] * 10 + [order_gid(changed), unknown]
+    ]
+
+    for answer in answers:
+        assert answer == {"data": {"deliveryCodesResend": {"errors": []}}}
+    assert queued == [record.pk]  # once: the cooldown holds; none to new@
+    assert code not in json.dumps(answers)
+
+
+@pytest.mark.parametrize("token", ["staff-token", "courier-token"])
+def test_staff_and_apps_do_not_trigger_a_customers_email(
+    client, parcels, token, monkeypatch
+):
+    order, _, _ = guest_order(parcels)
+    queued = []
+    monkeypatch.setattr(service, "schedule_email", lambda r: queued.append(r.pk))
+
+    answer = gql(client, ORDER_RESEND, {"orderId": order_gid(order)}, token)
+
+    assert answer["data"]["deliveryCodesResend"]["errors"][0]["code"] == (
+        "PERMISSION_DENIED"
+    )
+    assert queued == []

@@ -57,7 +57,7 @@ def test_story_plays_the_whole_delivery():
     assert "accepted=False, attempts left 4" in out
     assert "accepted=True: the parcel is handed over" in out
     assert "accepted=False: a code works once" in out
-    assert "delivery codes: none: below the threshold" in out
+    assert "no code e-mail: below the threshold" in out
     assert out.rstrip().endswith("Story complete: every step as expected.")
 
 

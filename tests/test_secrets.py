@@ -13,7 +13,7 @@ from saleor_delivery_otp import codes, service, tasks
 from saleor_delivery_otp.models import DeliveryCode
 from saleor_delivery_otp.service import Lookup
 
-from .conftest import COURIER, STAFF, wrong_code
+from .conftest import COURIER, READER, STAFF, wrong_code
 
 pytestmark = pytest.mark.django_db
 
@@ -41,10 +41,14 @@ def full_flow(parcels, caplog, rules):
     caplog.set_level(logging.DEBUG)
     order_id = uuid.uuid4()
     issued = []
-    order_code = service.issue_for_order(order_id, channel="eu", rules=rules).record
+    order_code = service.issue_for_order(
+        order_id, channel="eu", reader=READER, rules=rules
+    ).record
     issued.append(service.open_code(order_code))
     first = service.issue_for_parcel(order_id, 11, channel="eu", rules=rules).record
-    second = service.issue_for_parcel(order_id, 12, channel="eu", rules=rules).record
+    second = service.issue_for_parcel(
+        order_id, 12, channel="eu", reader=READER, rules=rules
+    ).record
     issued.append(service.open_code(second))
     tasks.send_code_email_task.apply(args=[str(second.pk)]).get()
     service.record_tracking(12, "TRACK-12")

@@ -9,14 +9,23 @@ the code in it: the Celery task turns any failure into a sanitized
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from django.core.mail import EmailMultiAlternatives
 from django.utils.module_loading import import_string
 
 from ..conf import settings
-from .context import EmailContext, EmailTemplates, ParcelItem, SmtpTransport
+from .context import (
+    EmailContext,
+    EmailTemplates,
+    ParcelItem,
+    SmtpTransport,
+    with_reveal_token,
+    without_reveal_token,
+)
 from .rendering import (
     RenderedEmail,
     build_code_block,
@@ -28,6 +37,8 @@ from .smtp import connection_for, sender_for
 
 if TYPE_CHECKING:
     from ..models import DeliveryCode
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "EmailContext",
@@ -74,12 +85,38 @@ def deliver(
     message.send(fail_silently=False)
 
 
-def send_code_email(record: DeliveryCode, code: str) -> None:
-    """The Celery sender (``DELIVERY_OTP_EMAIL_SENDER``): e-mail one code."""
-    context = email_context(record)
+def _for_pinned_reader(
+    context: EmailContext, record: DeliveryCode, recipient: str
+) -> EmailContext | None:
+    """The context with the code's reveal token in its order link, or None when
+    ``recipient`` is not the address the code was issued to (the order's e-mail
+    changed since): a code never goes to an address it was not pinned to."""
+    from .. import service
+
+    keyring = service.reading_keyring()
+    if not service.is_pinned_to(record, recipient, keyring):
+        logger.warning(
+            "Delivery code %s of order %s not e-mailed: the order's address is not "
+            "the one the code was issued to.",
+            record.pk,
+            record.order_id,
+        )
+        return None
+    token = keyring.reveal_token(record.order_id, record.recipient_digest)
+    return replace(context, order_url=with_reveal_token(context.order_url, token))
+
+
+def send_code_email(record: DeliveryCode, code: str) -> bool:
+    """The Celery sender (``DELIVERY_OTP_EMAIL_SENDER``): e-mail one code, to the
+    address it is pinned to; returns False (nothing sent) for any other address."""
+    found = email_context(record)
+    context = _for_pinned_reader(found, record, found.recipient)
+    if context is None:
+        return False
     deliver(
         render_code_email(context, code, record), context.recipient, context.transport
     )
+    return True
 
 
 def send_order_confirmation(
@@ -126,4 +163,13 @@ def send_order_confirmation_email(
     code record and its plain code when the order has a usable one (else None).
     """
     context = confirmation_context(payload, record)
-    send_order_confirmation(payload, context, code=code, record=record)
+    recipient = context.recipient or str(payload.get("recipient_email") or "")
+    pinned = (
+        _for_pinned_reader(context, record, recipient) if record is not None else None
+    )
+    if pinned is None:
+        # No code, or not for this address: the confirmation goes without it.
+        context = replace(context, order_url=without_reveal_token(context.order_url))
+        send_order_confirmation(payload, context)
+        return
+    send_order_confirmation(payload, pinned, code=code, record=record)

@@ -8,10 +8,15 @@ from uuid import UUID
 import graphene
 from graphql_relay import from_global_id
 
-from .. import host as host_rules
-from .. import models, service
+from .. import access, models, service
 from ..codes import PlainCode
-from ..exceptions import DeliveryOTPError, InvalidInput, NotFound, RateLimited
+from ..exceptions import (
+    DeliveryOTPError,
+    InvalidInput,
+    InvalidState,
+    NotFound,
+    RateLimited,
+)
 from ..models import AttemptOutcome
 from ..rules import CodeRules
 from . import context
@@ -147,7 +152,7 @@ class DeliveryCodeVerify(DeliveryCodeMutation):
                 "One deliveryCodeVerify per request: send this one on its own.",
                 retry_after=0,
             )
-        channels = host_rules.verifying_channels(ctx.requestor, ctx.host, ctx.channel)
+        channels = access.verifying_channels(ctx.requestor, ctx.host, ctx.channel)
         if not channels:
             # Refused before any code is looked at: no attempt is spent.
             raise PermissionRefused(
@@ -224,7 +229,7 @@ def _verdict_note(
 def _record_for(ctx: RequestContext, value: object) -> models.DeliveryCode:
     pk = decode_uuid(value, "DeliveryCode", "id")
     record = models.DeliveryCode.objects.filter(pk=pk).first()
-    if record is None or ctx.channel not in (None, record.channel):
+    if record is None or not ctx.serves(record.channel):
         raise NotFound("No such delivery code.", "id")
     return record
 
@@ -234,24 +239,73 @@ class DeliveryCodeResend(DeliveryCodeMutation):
 
     class Arguments:
         id = graphene.ID(required=True, description="ID of the delivery code.")
-        email = graphene.String(
-            description="For a guest checkout: the order's e-mail address."
+        reveal_token = graphene.String(
+            description=(
+                "For a guest: the reveal token of the link in the code's e-mail."
+            )
         )
 
     class Meta:
         description = (
-            "E-mail the code to the order's customer again. For the order's customer "
-            "only; limited by a cooldown and a daily cap."
+            "E-mail the code again, to the address it was issued to. For the "
+            "customer the code was issued to only; limited by a cooldown and a "
+            "daily cap. Refused once the order's e-mail changed: the shop then "
+            "regenerates the code for the new address."
         )
 
     @classmethod
     def perform(cls, ctx: RequestContext, **data: Any) -> DeliveryCodeResend:
         record = _record_for(ctx, data.get("id"))
         order = ctx.order(record.order_id)
-        if order is None or not ctx.claim_order(order, data.get("email")):
+        if order is None or not ctx.claim_code(record, data.get("reveal_token")):
             raise PermissionRefused("Only the order's customer may ask for the code.")
-        record = service.request_resend(record.pk, rules=rules_for(ctx, record.channel))
+        record = service.request_resend(
+            record.pk,
+            rules=rules_for(ctx, record.channel),
+            current_email=order.email,
+            keyring=ctx.host.keyring(),
+        )
         return cls(delivery_code=record, errors=[])
+
+
+class DeliveryCodesResend(DeliveryCodeMutation):
+    class Arguments:
+        order_id = graphene.ID(required=True, description="Saleor's ID of the order.")
+
+    class Meta:
+        description = (
+            "For a customer who lost her code e-mail: e-mail each live code of the "
+            "order again, to the address it was issued to, while that is still the "
+            "order's address. Needs no proof, as it reveals nothing: the answer is "
+            "the same for any order, and each code's cooldown and daily cap apply. "
+            "Not for staff (they regenerate) or apps."
+        )
+
+    @classmethod
+    def perform(cls, ctx: RequestContext, **data: Any) -> DeliveryCodesResend:
+        order_id = decode_uuid(data.get("order_id"), "Order", "order_id")
+        if not access.may_ask_for_resend(ctx.requestor):
+            raise PermissionRefused("Only the order's customer may ask for the code.")
+        order = ctx.order(order_id)
+        if order is None:
+            return cls(errors=[])
+        keyring = ctx.host.keyring()
+        for record in models.DeliveryCode.objects.filter(
+            order_id=order_id, status=models.CodeStatus.ACTIVE
+        ):
+            if not record.is_usable(ctx.now):
+                continue
+            try:
+                service.request_resend(
+                    record.pk,
+                    rules=rules_for(ctx, record.channel),
+                    current_email=order.email,
+                    keyring=keyring,
+                )
+            except (InvalidState, NotFound, RateLimited):
+                # Silent: the answer must not tell whether anything was sent.
+                continue
+        return cls(errors=[])
 
 
 class StaffMutation(DeliveryCodeMutation):
@@ -267,6 +321,9 @@ class StaffMutation(DeliveryCodeMutation):
         if not ctx.is_staff:
             raise PermissionRefused("Requires staff with MANAGE_ORDERS.")
         record = _record_for(ctx, data.pop("id"))
+        if not ctx.staff_reaches(record.channel):
+            # Outside the staff member's channels: as if the code did not exist.
+            raise NotFound("No such delivery code.", "id")
         changed, note = cls.change(ctx, record, **data)
         ctx.host.timeline(changed.order_id, note, ctx.requestor)
         return cls(delivery_code=changed, errors=[])
@@ -294,14 +351,26 @@ class DeliveryCodeRegenerate(StaffMutation):
         cls, ctx: RequestContext, record: models.DeliveryCode, **data: Any
     ) -> Any:
         rules = rules_for(ctx, record.channel)
+        order = ctx.order(record.order_id)
+        # The new code is for the order's customer as the order stands now: after
+        # an e-mail change this audited step is how the new address gets a code.
+        reader = (
+            service.Reader(customer_id=order.user_id or "", email=order.email)
+            if order is not None
+            else None
+        )
         new = service.regenerate(
             record.pk,
             actor=ctx.requestor.actor,
+            reader=reader,
             rules=rules,
             keyring=ctx.host.issuing_keyring(record.channel),
         )
         service.announce(new, rules=rules)
-        return new, "Delivery code replaced by a new one, e-mailed to the customer."
+        return new, (
+            "Delivery code replaced by a new one, e-mailed to the order's current "
+            "address."
+        )
 
 
 class DeliveryCodeUnlock(StaffMutation):
@@ -357,6 +426,7 @@ class DeliveryCodeHandoverWithoutCode(StaffMutation):
 class Mutation(graphene.ObjectType):
     delivery_code_verify = DeliveryCodeVerify.Field()
     delivery_code_resend = DeliveryCodeResend.Field()
+    delivery_codes_resend = DeliveryCodesResend.Field()
     delivery_code_regenerate = DeliveryCodeRegenerate.Field()
     delivery_code_unlock = DeliveryCodeUnlock.Field()
     delivery_code_handover_without_code = DeliveryCodeHandoverWithoutCode.Field()

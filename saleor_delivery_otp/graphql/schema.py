@@ -16,6 +16,7 @@ from graphql.language import ast
 
 from .. import models
 from ..exceptions import DeliveryOTPError
+from ..host import OrderFacts, Requestor, RequestorKind
 from . import context, sdl
 from .mutations import Mutation, decode_uuid
 from .types import DeliveryCode
@@ -30,10 +31,14 @@ class PermissionDenied(GraphQLError):
         )
 
 
-def codes_of_order(info: Any, order_global_id: object, email: str | None) -> list[Any]:
-    """The order's current codes, for its customer (with codes) or staff (without).
+def codes_of_order(
+    info: Any, order_global_id: object, reveal_token: str | None
+) -> list[Any]:
+    """The order's current codes: each with its code for the customer it was issued
+    to, all of them without codes for staff with MANAGE_ORDERS in its channel.
 
     Anyone else, including for an order that does not exist, gets the same refusal.
+    Staff and apps never get a code, whatever they pass.
     """
     ctx = context.of(info)
     try:
@@ -41,17 +46,37 @@ def codes_of_order(info: Any, order_global_id: object, email: str | None) -> lis
     except DeliveryOTPError as error:
         raise GraphQLError(error.message) from None
     order = ctx.order(order_id)
-    if order is None or not (ctx.claim_order(order, email) or ctx.is_staff):
+    if order is None:
         raise PermissionDenied()
-    return list(
+    records = list(
         models.DeliveryCode.objects.filter(order_id=order_id)
         .exclude(status=models.CodeStatus.SUPERSEDED)
         .order_by("created_at")
     )
+    if ctx.staff_reaches(order.channel):
+        return records
+    readable = [record for record in records if ctx.claim_code(record, reveal_token)]
+    if readable or _is_current_account(ctx.requestor, order):
+        # The order's account sees the codes issued to it (none, if it was
+        # attached to the order after they were issued).
+        return readable
+    raise PermissionDenied()
 
 
-EMAIL_ARGUMENT = graphene.String(
-    description="For a guest checkout: the e-mail address the order was placed with."
+def _is_current_account(requestor: Requestor, order: OrderFacts) -> bool:
+    return (
+        requestor.kind is RequestorKind.CUSTOMER
+        and order.user_id is not None
+        and requestor.identifier == order.user_id
+    )
+
+
+REVEAL_TOKEN_ARGUMENT = graphene.String(
+    description=(
+        "The reveal token of the link in the code's e-mail (the `delivery-code` "
+        "fragment of the order page URL). Needed by guests; a signed-in customer "
+        "sees the codes issued to her account without it."
+    )
 )
 
 
@@ -61,17 +86,19 @@ class Order(graphene.ObjectType):
     id = graphene.ID(required=True, description="Saleor's ID of the order.")
     delivery_codes = graphene.List(
         graphene.NonNull(DeliveryCode),
-        email=EMAIL_ARGUMENT,
+        reveal_token=REVEAL_TOKEN_ARGUMENT,
         description=(
-            "The delivery codes of the order's parcels. The order's customer sees each "
-            "code while it can be used; staff with MANAGE_ORDERS see status and "
-            "attempts, never codes."
+            "The delivery codes of the order's parcels. The customer each code was "
+            "issued to sees it while it can be used; staff with MANAGE_ORDERS in the "
+            "order's channel see status and attempts, never codes."
         ),
     )
 
     @staticmethod
-    def resolve_delivery_codes(root: Any, info: Any, email: str | None = None) -> Any:
-        return codes_of_order(info, root.id, email)
+    def resolve_delivery_codes(
+        root: Any, info: Any, reveal_token: str | None = None
+    ) -> Any:
+        return codes_of_order(info, root.id, reveal_token)
 
 
 class _Any(graphene.Scalar):
@@ -111,11 +138,12 @@ class Query(graphene.ObjectType):
     order_delivery_codes = graphene.List(
         graphene.NonNull(DeliveryCode),
         order_id=graphene.ID(required=True, description="Saleor's ID of the order."),
-        email=EMAIL_ARGUMENT,
+        reveal_token=REVEAL_TOKEN_ARGUMENT,
         description=(
             "The delivery codes of an order's parcels ('track my package'). The "
-            "order's customer sees each code while it can be used; staff with "
-            "MANAGE_ORDERS see status and attempts, never codes."
+            "customer each code was issued to sees it while it can be used; staff "
+            "with MANAGE_ORDERS in the order's channel see status and attempts, "
+            "never codes."
         ),
     )
     service = graphene.Field(_Service, name="_service", required=True)
@@ -130,9 +158,9 @@ class Query(graphene.ObjectType):
 
     @staticmethod
     def resolve_order_delivery_codes(
-        root: Any, info: Any, order_id: str, email: str | None = None
+        root: Any, info: Any, order_id: str, reveal_token: str | None = None
     ) -> Any:
-        return codes_of_order(info, order_id, email)
+        return codes_of_order(info, order_id, reveal_token)
 
     @staticmethod
     def resolve_service(root: Any, info: Any) -> _Service:

@@ -128,8 +128,8 @@ def fulfillment_global_id(fulfillment_id: int | None) -> str | None:
 
 
 class DeliveryCode(graphene.ObjectType):
-    """One parcel's delivery code. The code itself is shown to the order's customer
-    only, while it can still be used; staff and apps see status and attempts."""
+    """One parcel's delivery code. The code itself is shown only to the customer it
+    was issued to, while it can still be used; staff see status and attempts."""
 
     order_id = graphene.ID(required=True, description="ID of the order (Saleor's).")
     fulfillment_id = graphene.ID(
@@ -144,8 +144,9 @@ class DeliveryCode(graphene.ObjectType):
     status = DeliveryCodeStatusEnum(required=True, description="The code's status.")
     code = graphene.String(
         description=(
-            "The code to tell the courier. Only for the order's customer, and only "
-            "while the code can be used; null otherwise."
+            "The code to tell the courier. Only for the customer it was issued to "
+            "(her account, or the reveal token of its e-mail), and only while the "
+            "code can be used; null otherwise."
         )
     )
     attempts_left = graphene.Int(
@@ -187,12 +188,12 @@ class DeliveryCode(graphene.ObjectType):
 
     @staticmethod
     def resolve_attempts(root: models.DeliveryCode, info: Any) -> list[Any] | None:
-        if not context.of(info).is_staff:
+        if not context.of(info).staff_reaches(root.channel):
             return None
         return list(root.verification_attempts.order_by("created_at", "id"))
 
     @staticmethod
     def resolve_events(root: models.DeliveryCode, info: Any) -> list[Any] | None:
-        if not context.of(info).is_staff:
+        if not context.of(info).staff_reaches(root.channel):
             return None
         return list(root.events.order_by("created_at", "id"))
