@@ -249,14 +249,12 @@ class DeliveryCodeRegenerate(StaffMutation):
     def change(
         cls, ctx: RequestContext, record: models.DeliveryCode, **data: Any
     ) -> Any:
-        rules = rules_for(ctx, record.channel)
         new = service.regenerate(
             record.pk,
             actor=ctx.requestor.actor,
-            rules=rules,
+            rules=rules_for(ctx, record.channel),
             keyring=ctx.host.issuing_keyring(record.channel),
         )
-        service.announce(new, rules=rules)
         return new, "Delivery code replaced by a new one, e-mailed to the customer."
 
 
