@@ -77,7 +77,7 @@ def run_sandbox(data_dir: Path, port: int) -> int:
         return _fail(str(error))
     with http:
         try:
-            host, new = server.set_up(data_dir)
+            host, new = server.set_up(data_dir, http.server_port)
         except server.DataDirError as error:
             return _fail(str(error))
         server.start_serving(http)
@@ -98,7 +98,7 @@ def run_story(data_dir: Path) -> int:
     with http:
         print(f"A fresh sandbox shop in {data_dir}: orders placed and shipped")
         try:
-            host, _ = server.set_up(data_dir)
+            host, _ = server.set_up(data_dir, http.server_port)
         except server.DataDirError as error:
             return _fail(str(error))
         server.start_serving(http)

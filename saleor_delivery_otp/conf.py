@@ -93,6 +93,12 @@ class Settings:
         "DELIVERY_OTP_EMAIL_RETRY_BACKOFF_MAX": 3600,
         # Codes the periodic expiry task retires per query, to keep each UPDATE short.
         "DELIVERY_OTP_EXPIRY_BATCH_SIZE": 500,
+        # The e-mail outbox: a code e-mail still due this long after it was handed
+        # to the broker (or last attempted) is queued again by the periodic
+        # saleor_delivery_otp.send_due_emails task, at most this many per run. The
+        # grace must exceed the SMTP timeout, so a send in progress is not doubled.
+        "DELIVERY_OTP_EMAIL_DUE_GRACE": timedelta(minutes=2),
+        "DELIVERY_OTP_EMAIL_DRAIN_BATCH_SIZE": 100,
     }
 
     def __getattr__(self, name: str) -> Any:

@@ -93,9 +93,10 @@ class DeliveryCode(SecretMixin, AttemptLimitMixin, ResendThrottleMixin, models.M
     # digest of the address the code is e-mailed to.
     customer_id = models.CharField(max_length=255, blank=True, default="")
     recipient_digest = models.CharField(max_length=64, blank=True, default="")
-    # The outbox: an e-mail of this code is owed since this moment. Set in the
-    # transaction that decides to send, cleared once the message is delivered; a
-    # periodic task re-queues what the broker lost.
+    # The outbox: set, an e-mail of this code is owed. Set in the transaction that
+    # decides to send, moved to each attempt's start (after a failed one, to when
+    # Celery's retry is due at the latest), cleared once the message is delivered;
+    # a periodic task re-queues what stayed due past a grace period.
     email_due_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -20,6 +20,12 @@ Three rules shape this module:
 * **The same event twice gives one code and one e-mail.** Issuing is idempotent per
   order and per parcel in the engine; the e-mail is queued only for a code that was
   never e-mailed, checked on its locked row.
+
+A broker that refuses tasks loses the follow-up (and a hook's retry): :func:`_enqueue`
+logs it and carries on. The code's e-mail is not lost with it: the hook marks it due
+(the outbox column) before queuing the follow-up, and the periodic
+``saleor_delivery_otp.send_due_emails`` task sends it. The follow-up's timeline entry
+and parcel status metadata are not recovered.
 """
 
 from __future__ import annotations
@@ -408,6 +414,13 @@ def _follow_up(result: service.IssueResult, *, email: bool = True) -> None:
         event = None
     else:
         return
+    if email and record.last_sent_at is None and record.email_due_at is None:
+        # The outbox's mark, now: should the broker lose the follow-up task, the
+        # periodic send_due_emails still e-mails the code (and counts the send).
+        # One UPDATE by primary key, in the hook's own transaction.
+        DeliveryCode.objects.filter(
+            pk=record.pk, last_sent_at__isnull=True, email_due_at__isnull=True
+        ).update(email_due_at=timezone.now())
     _enqueue(code_follow_up_task, str(record.pk), event or "", email)
 
 

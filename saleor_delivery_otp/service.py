@@ -18,7 +18,7 @@ from typing import Any
 
 from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Max, Min
+from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
@@ -496,12 +496,14 @@ def request_resend(
     current_email: str | None = None,
     keyring: Keyring | None = None,
 ) -> DeliveryCode:
-    """Count one more e-mail of this code against its cooldown and daily cap.
+    """Owe one more e-mail of this code, within its cooldown and daily cap.
 
-    The counters are updated on the locked row before the e-mail is queued, so
-    many rapid calls queue one e-mail. ``current_email``, the order's address now,
-    must be the one the code was issued to: a code is never sent to an address
-    that did not receive it first (staff regenerate it for a new address).
+    The send is counted and the e-mail marked due on the locked row, in one
+    transaction; the task is queued after commit. So many rapid calls owe one
+    e-mail, and an e-mail still due is not owed twice (:class:`RateLimited`).
+    ``current_email``, the order's address now, must be the one the code was
+    issued to: a code is never sent to an address that did not receive it first
+    (staff regenerate it for a new address).
     """
     pk = _uuid(record_id, "delivery_code_id")
     rules = rules or CodeRules.from_settings()
@@ -525,6 +527,11 @@ def request_resend(
 def _count_send(
     record: DeliveryCode, rules: CodeRules, now: datetime, *, enforce: bool
 ) -> None:
+    """Count one send and mark the e-mail due (the outbox), on a locked row.
+
+    The counters mean "owed or sent": once this commits the e-mail is owed
+    durably, and the outbox sends it even if the broker refuses the task now.
+    """
     today = now.astimezone(UTC).date()
     sends = record.sends_that_day if record.sends_day == today else 0
     if enforce:
@@ -535,6 +542,14 @@ def _count_send(
                     "The code was sent moments ago; please wait before asking again.",
                     retry_after=max(1, int(wait.total_seconds() + 0.999)),
                 )
+        if record.email_due_at is not None:
+            # Still owed (queued, retrying, or waiting for the outbox): asking
+            # again would only owe a second copy of the same e-mail.
+            wait = max(record.email_due_at, now) + settings.DELIVERY_OTP_EMAIL_DUE_GRACE
+            raise RateLimited(
+                "The code's e-mail is on its way; please wait before asking again.",
+                retry_after=max(1, int((wait - now).total_seconds() + 0.999)),
+            )
         if sends >= rules.resend_daily_cap:
             raise RateLimited(
                 "The code was sent too many times today.",
@@ -543,16 +558,23 @@ def _count_send(
     record.sends_day = today
     record.sends_that_day = sends + 1
     record.last_sent_at = now
+    record.email_due_at = now
     record.updated_at = now
     record.save(
-        update_fields=["sends_day", "sends_that_day", "last_sent_at", "updated_at"]
+        update_fields=[
+            "sends_day",
+            "sends_that_day",
+            "last_sent_at",
+            "email_due_at",
+            "updated_at",
+        ]
     )
 
 
 def announce(
     record: DeliveryCode, *, rules: CodeRules | None = None, now: datetime | None = None
 ) -> None:
-    """Queue the first e-mail of a new code; it counts towards the resend limits."""
+    """Owe the first e-mail of a new code; it counts towards the resend limits."""
     rules = rules or CodeRules.from_settings()
     now = now or timezone.now()
     with transaction.atomic():
@@ -562,11 +584,74 @@ def announce(
 
 
 def schedule_email(record: DeliveryCode) -> None:
-    """Queue the e-mail task after commit, with the record id only."""
+    """Queue the e-mail task after commit, with the record id only.
+
+    The record must be marked due (:func:`_count_send`): the task sends only an
+    e-mail still due, and if the broker refuses it now, the outbox
+    (:func:`claim_due_emails`) queues it again later.
+    """
+    record_id = str(record.pk)
+    transaction.on_commit(lambda: queue_email(record_id))
+
+
+def queue_email(record_id: str) -> bool:
+    """Hand one due e-mail to the broker; never raises. Returns whether it went.
+
+    Called after commit: the caller's answer ("the e-mail is on its way") is true
+    either way, as the due mark is committed and the outbox retries.
+    """
     from .tasks import send_code_email_task
 
-    record_id = str(record.id)
-    transaction.on_commit(lambda: send_code_email_task.delay(record_id))
+    try:
+        send_code_email_task.apply_async(
+            args=(record_id,), kwargs={"only_if_due": True}
+        )
+    except Exception as exc:
+        # The type only: a broker error's text may hold its URL and password.
+        logger.warning(
+            "Delivery code e-mail for %s not queued (%s); the outbox will send it.",
+            record_id,
+            type(exc).__name__,
+        )
+        return False
+    return True
+
+
+def claim_due_emails(
+    *, now: datetime | None = None, grace: timedelta | None = None, limit: int = 100
+) -> list[str]:
+    """The outbox: codes whose e-mail stayed due past ``grace``, claimed for sending.
+
+    Only usable codes; at most ``limit`` per call, oldest first, skipping rows
+    another worker holds. Each claimed mark is moved to ``now``, so a claim that
+    gets lost again is retried after another grace period, not at every run. A
+    first e-mail whose queuing was lost with its hook's follow-up is counted here.
+    Returns the ids to queue with :func:`queue_email` once this has committed.
+    """
+    now = now or timezone.now()
+    grace = settings.DELIVERY_OTP_EMAIL_DUE_GRACE if grace is None else grace
+    rules = CodeRules.from_settings()  # no limit is enforced: only the count
+    with transaction.atomic():
+        due = list(
+            DeliveryCode.objects.select_for_update(skip_locked=True)
+            .filter(email_due_at__lte=now - grace, status=CodeStatus.ACTIVE)
+            .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+            .order_by("email_due_at")[:limit]
+        )
+        for record in due:
+            if record.last_sent_at is None:
+                _count_send(record, rules, now, enforce=False)
+                log_event(record, EventType.EMAIL_QUEUED, now=now)
+        DeliveryCode.objects.filter(pk__in=[r.pk for r in due]).update(email_due_at=now)
+        # Codes used, revoked or expired while their e-mail was due owe nothing.
+        stale = list(
+            DeliveryCode.objects.filter(email_due_at__isnull=False)
+            .filter(~Q(status=CodeStatus.ACTIVE) | Q(expires_at__lte=now))
+            .values_list("pk", flat=True)[:limit]
+        )
+        if stale:
+            DeliveryCode.objects.filter(pk__in=stale).update(email_due_at=None)
+    return [str(record.pk) for record in due]
 
 
 # --- the courier ---------------------------------------------------------------
@@ -959,7 +1044,8 @@ def regenerate(
     keyring: Keyring | None = None,
     now: datetime | None = None,
 ) -> DeliveryCode:
-    """Replace a code by a new one (lost, leaked or expired). The old one dies.
+    """Replace a code by a new one (lost, leaked or expired) and owe its e-mail.
+    The old one dies.
 
     Each replacement is e-mailed, so replacements of one parcel's code are held to
     the resend limits: the cooldown from the last one, the daily cap over the last
@@ -1000,7 +1086,9 @@ def regenerate(
                 # The digest is keyed: carry the pin over only under the same key.
                 new.recipient_digest = ""
             new.save(update_fields=["customer_id", "recipient_digest"])
-        return new
+        # The new code's e-mail is owed in the same transaction that makes it.
+        announce(new, rules=rules, now=now)
+    return new
 
 
 def _check_replacements(record: DeliveryCode, rules: CodeRules, now: datetime) -> None:

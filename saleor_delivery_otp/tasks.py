@@ -7,8 +7,12 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
 
 from celery import shared_task
+from django.db import transaction
+from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from . import service
@@ -49,13 +53,34 @@ EMAIL_TASK_OPTIONS = {
 
 @shared_task(name="saleor_delivery_otp.send_code_email", **EMAIL_TASK_OPTIONS)
 @with_db_access
-def send_code_email_task(self, delivery_code_id: str) -> bool:
-    """E-mail one code to its customer; returns whether a message went out."""
+def send_code_email_task(
+    self: Any, delivery_code_id: str, only_if_due: bool = False
+) -> bool:
+    """E-mail one code to its customer; returns whether a message went out.
+
+    The engine and the outbox queue it with ``only_if_due``: it sends only while
+    the code's e-mail is still due and clears the due mark once the message is
+    delivered, so the task and a copy the outbox queued give one e-mail (at least
+    once: two copies running at the same moment, or a worker dying between the
+    SMTP server's answer and the clear, may send it twice). Without the flag (a
+    task queued before the outbox existed, a direct call) it sends anyway.
+    """
     record = DeliveryCode.objects.filter(pk=delivery_code_id).first()
     if record is None or record.status != CodeStatus.ACTIVE:
         # Verified, revoked or replaced since it was queued: nothing to send.
+        _due(delivery_code_id).update(email_due_at=None)
         logger.info(
             "Delivery code e-mail skipped: code %s is gone or not active.",
+            delivery_code_id,
+        )
+        return False
+    # Stamp the due mark: the outbox leaves a code alone for a grace period after
+    # its last attempt started, so it does not queue a second copy of this one.
+    started = timezone.now()
+    claimed = _due(delivery_code_id).update(email_due_at=started) == 1
+    if only_if_due and not claimed:
+        logger.info(
+            "Delivery code e-mail skipped: code %s was e-mailed already.",
             delivery_code_id,
         )
         return False
@@ -63,6 +88,12 @@ def send_code_email_task(self, delivery_code_id: str) -> bool:
     try:
         sent = sender(record, service.open_code(record))
     except Exception as exc:
+        if claimed:
+            # Celery retries within the backoff cap; the outbox only after it.
+            retry_by = timezone.now() + timedelta(
+                seconds=settings.DELIVERY_OTP_EMAIL_RETRY_BACKOFF_MAX
+            )
+            _due(delivery_code_id, started).update(email_due_at=retry_by)
         logger.warning(
             "Delivery code e-mail for %s failed (%s); attempt %s will be retried.",
             delivery_code_id,
@@ -71,10 +102,43 @@ def send_code_email_task(self, delivery_code_id: str) -> bool:
         )
         raise CodeEmailFailed(type(exc).__name__) from None
     if sent is False:
-        # Withheld by the sender (the order's address is not the code's): final.
+        # Withheld by the sender (the order's address is not the code's): final,
+        # so nothing stays owed.
+        if claimed:
+            _due(delivery_code_id, started).update(email_due_at=None)
         return False
-    service.log_event(record, EventType.EMAIL_SENT)
+    with transaction.atomic():
+        if claimed:
+            # Conditional: a mark set anew meanwhile stays due.
+            _due(delivery_code_id, started).update(email_due_at=None)
+        service.log_event(record, EventType.EMAIL_SENT)
     return True
+
+
+def _due(delivery_code_id: str, stamp: datetime | None = None) -> Any:
+    """The code's row while its e-mail is due (with exactly ``stamp``, if given)."""
+    rows = DeliveryCode.objects.filter(pk=delivery_code_id)
+    if stamp is None:
+        return rows.filter(email_due_at__isnull=False)
+    return rows.filter(email_due_at=stamp)
+
+
+@shared_task(name="saleor_delivery_otp.send_due_emails")
+@with_db_access
+def send_due_emails_task() -> int:
+    """Periodic (beat, every minute): the outbox. Queues again the code e-mails
+    still due past ``DELIVERY_OTP_EMAIL_DUE_GRACE`` (the broker refused them, or a
+    worker lost them), for usable codes, at most
+    ``DELIVERY_OTP_EMAIL_DRAIN_BATCH_SIZE`` per run. Returns how many it queued."""
+    due = service.claim_due_emails(limit=settings.DELIVERY_OTP_EMAIL_DRAIN_BATCH_SIZE)
+    queued = sum(service.queue_email(record_id) for record_id in due)
+    if due:
+        logger.info(
+            "Delivery code outbox: %d of %d due e-mails queued again.",
+            queued,
+            len(due),
+        )
+    return queued
 
 
 @shared_task(name="saleor_delivery_otp.send_order_confirmation", **EMAIL_TASK_OPTIONS)

@@ -5,9 +5,12 @@ import json
 import os
 import re
 import socket
+import sqlite3
+import stat
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from email import policy
 from pathlib import Path
@@ -65,6 +68,7 @@ class Sandbox:
     """A running ``saleor-delivery-otp sandbox`` and what its banner said."""
 
     def __init__(self, data_dir: Path, port: int):
+        self.port = port
         self.process = subprocess.Popen(
             [*PROGRAM, "sandbox", "--data-dir", str(data_dir), "--port", str(port)],
             stdout=subprocess.PIPE,
@@ -89,10 +93,12 @@ class Sandbox:
         )
         self.anna_order = re.search(r'"id": "([^"]+)"', self.banner).group(1)
 
-    def call(self, query, variables, token=None):
+    def call(self, query, variables, token=None, host=None):
         headers = {"Content-Type": "application/json"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
+        if host:
+            headers["Host"] = host
         request = urllib.request.Request(
             self.url,
             data=json.dumps({"query": query, "variables": variables}).encode(),
@@ -150,6 +156,94 @@ def test_sandbox_serves_the_api_with_the_printed_tokens(sandbox, tmp_path):
     assert first["To"] == "anna@example.com"
     assert code in first.get_body(preferencelist=("plain",)).get_content()
     assert code not in sandbox.banner
+
+
+def test_sandbox_answers_only_to_its_own_host_header(sandbox):
+    port = sandbox.port
+    codes_query = "query($id: ID!) { orderDeliveryCodes(orderId: $id) { code } }"
+
+    def ask(host):
+        return sandbox.call(
+            codes_query, {"id": sandbox.anna_order}, sandbox.tokens["customer"], host
+        )
+
+    foreign = [
+        f"rebound.example:{port}",  # DNS rebinding: another site's name, our address
+        f"127.0.0.1.example:{port}",
+        f"127.0.0.1:{port + 1}",
+        "localhost",
+    ]
+    for host in foreign:
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            ask(host)
+        assert refused.value.code == 400, host
+        (error,) = json.load(refused.value)["errors"]
+        assert error["message"] == (
+            f"The sandbox answers only to 127.0.0.1:{port}, [::1]:{port}, "
+            f"localhost:{port} (the request's Host header is another name)."
+        )
+    for own in (f"localhost:{port}", f"127.0.0.1:{port}", f"LOCALHOST:{port}"):
+        assert ask(own)["data"]["orderDeliveryCodes"][0]["code"], own
+
+
+def test_sandbox_keeps_its_files_private(sandbox, tmp_path):
+    data = tmp_path / "data"
+    # A write through the API, so the database has been written since start-up.
+    wrong = sandbox.call(
+        VERIFY, {"tracking": "SBX-1001-1", "code": "000000"}, sandbox.tokens["app"]
+    )
+    assert "accepted" in wrong["data"]["deliveryCodeVerify"]
+
+    def mode(path):
+        return stat.S_IMODE(path.stat().st_mode)
+
+    files = [p for p in data.rglob("*") if p.is_file()]
+    assert {p.name for p in files} >= {
+        "shop.json",
+        "delivery-otp.sqlite3",
+        "delivery-otp.key",
+    }
+    assert [p for p in files if p.suffix == ".eml"]
+    assert {p.relative_to(data).as_posix(): mode(p) for p in files} == {
+        p.relative_to(data).as_posix(): 0o600 for p in files
+    }
+    folders = [data, *(p for p in data.rglob("*") if p.is_dir())]
+    assert {str(p): mode(p) for p in folders} == {str(p): 0o700 for p in folders}
+
+
+def test_restart_makes_an_older_sandboxs_files_private(tmp_path):
+    port = free_port()
+    data = tmp_path / "data"
+    Sandbox(data, port).stop()
+    for path in (data, data / "mail", data / "shop.json", *data.glob("mail/*.eml")):
+        path.chmod(0o755 if path.is_dir() else 0o644)
+
+    Sandbox(data, port).stop()
+
+    assert stat.S_IMODE(data.stat().st_mode) == 0o700
+    assert stat.S_IMODE((data / "shop.json").stat().st_mode) == 0o600
+    assert {stat.S_IMODE(p.stat().st_mode) for p in data.glob("mail/*.eml")} == {0o600}
+
+
+def test_an_email_still_due_from_an_earlier_run_is_sent_at_the_next_start(tmp_path):
+    port = free_port()
+    data = tmp_path / "data"
+    Sandbox(data, port).stop()
+    # As if writing the phone parcel's e-mail had failed: it is still due.
+    db = sqlite3.connect(data / "delivery-otp.sqlite3")
+    with db:
+        db.execute(
+            "UPDATE delivery_otp_code SET email_due_at = '2000-01-01 00:00:00' "
+            "WHERE fulfillment_id IS NOT NULL"
+        )
+    db.close()
+
+    Sandbox(data, port).stop()
+
+    mails = sorted((data / "mail").glob("*.eml"))
+    assert len(mails) == 3
+    resent = email.message_from_bytes(mails[-1].read_bytes(), policy=policy.default)
+    assert resent["Subject"] == "Your delivery code for parcel 1 of order #1001"
 
 
 def test_sandbox_keeps_its_shop_across_restarts(tmp_path):

@@ -1,19 +1,34 @@
-"""The Celery tasks on a real Redis broker and an in-process worker."""
+"""The Celery tasks on a real Redis broker and an in-process worker, and the
+e-mail outbox when that broker refuses tasks."""
+
+import json
+import logging
+import time
+from contextlib import contextmanager
+from datetime import timedelta
+from unittest import mock
 
 import pytest
 from celery.contrib.testing.worker import start_worker
 from celery.signals import before_task_publish
 from django.core import mail
 from django.db import transaction
+from django.db.models import F
 from django.test import override_settings
 from django.utils import timezone
 from freezegun import freeze_time
+from graphene import relay
+from kombu import Producer
 from kombu.asynchronous import set_event_loop
+from kombu.exceptions import OperationalError
 
 from saleor_delivery_otp import service, tasks
-from saleor_delivery_otp.models import CodeEvent, CodeStatus, EventType
+from saleor_delivery_otp.exceptions import RateLimited
+from saleor_delivery_otp.models import CodeEvent, CodeStatus, DeliveryCode, EventType
 
 from .celery_app import app
+from .graphql_host import HOST
+from .hosts import CUSTOMER_EMAIL
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -58,8 +73,6 @@ def published():
 
 
 def wait_for(condition, timeout=20.0):
-    import time
-
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if condition():
@@ -85,7 +98,7 @@ def test_code_email_goes_through_the_broker_with_the_id_only(
     ((task_name, body),) = published
     assert task_name == "saleor_delivery_otp.send_code_email"
     args, kwargs, _ = body
-    assert list(args) == [str(record.pk)] and kwargs == {}
+    assert list(args) == [str(record.pk)] and kwargs == {"only_if_due": True}
     assert code not in repr(body)
 
 
@@ -130,3 +143,130 @@ def test_expiry_task_retires_due_codes(parcels):
 
     record.refresh_from_db()
     assert record.status == CodeStatus.EXPIRED
+
+
+# --- the outbox: a broker that refuses tasks ----------------------------------------
+
+
+@contextmanager
+def broker_down():
+    """Every publish fails as kombu fails when Redis refuses connections."""
+
+    def refuse(self, *args, **kwargs):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379.")
+
+    with mock.patch.object(Producer, "publish", refuse):
+        yield
+
+
+def three_minutes_pass(record):
+    """Moves the code's due mark back: what the outbox sees three minutes later."""
+    DeliveryCode.objects.filter(pk=record.pk).update(
+        email_due_at=F("email_due_at") - timedelta(minutes=3)
+    )
+
+
+def emails_with(code):
+    return [message for message in mail.outbox if code in message.body]
+
+
+def test_first_email_refused_by_the_broker_is_sent_by_the_outbox_once(
+    parcels, worker, caplog
+):
+    caplog.set_level(logging.WARNING)
+    FAILURES_BEFORE_SUCCESS["left"] = 0
+    record = parcels.ship()
+    code = parcels.code_of(record)
+
+    with broker_down():
+        service.announce(record, rules=parcels.rules)  # does not raise
+
+    record.refresh_from_db()
+    assert record.email_due_at is not None and record.sends_that_day == 1
+    assert (
+        f"Delivery code e-mail for {record.pk} not queued (OperationalError); "
+        "the outbox will send it." in caplog.messages
+    )
+    # Within the grace period the outbox leaves it alone.
+    assert tasks.send_due_emails_task.apply().get() == 0
+
+    three_minutes_pass(record)
+    assert tasks.send_due_emails_task.apply().get() == 1
+
+    assert wait_for(lambda: len(emails_with(code)) == 1)
+    assert wait_for(lambda: DeliveryCode.objects.get(pk=record.pk).email_due_at is None)
+    assert tasks.send_due_emails_task.apply().get() == 0
+    time.sleep(0.5)  # room for a duplicate to show up
+    assert len(mail.outbox) == 1
+    record.refresh_from_db()
+    assert record.sends_that_day == 1
+
+
+def test_resend_with_the_broker_down_counts_once_and_the_outbox_delivers(
+    parcels, worker
+):
+    FAILURES_BEFORE_SUCCESS["left"] = 0
+    record = parcels.ship()
+    code = parcels.code_of(record)
+    later = timezone.now() + timedelta(minutes=5)
+
+    with broker_down():
+        service.request_resend(record.pk, rules=parcels.rules)
+        # After the cooldown, but the first e-mail is still owed: not a second send.
+        with pytest.raises(RateLimited) as on_its_way:
+            service.request_resend(record.pk, rules=parcels.rules, now=later)
+
+    assert "on its way" in on_its_way.value.message
+    record.refresh_from_db()
+    assert record.sends_that_day == 1
+    assert (
+        CodeEvent.objects.filter(delivery_code=record, type=EventType.EMAIL_QUEUED)
+    ).count() == 1
+
+    three_minutes_pass(record)
+    assert tasks.send_due_emails_task.apply().get() == 1
+    assert wait_for(lambda: len(emails_with(code)) == 1)
+    assert wait_for(lambda: DeliveryCode.objects.get(pk=record.pk).email_due_at is None)
+    # Delivered: once the cooldown is over the customer may ask again.
+    service.request_resend(record.pk, rules=parcels.rules, now=later)
+    assert wait_for(lambda: len(emails_with(code)) == 2)
+
+
+def test_regenerate_with_the_broker_down_answers_truthfully(client, parcels, worker):
+    FAILURES_BEFORE_SUCCESS["left"] = 0
+    HOST.orders.clear()
+    # The address the e-mails go to (tests/hosts.py), so the new code, pinned to
+    # the order's current address, is sent.
+    order = HOST.add_order(email=CUSTOMER_EMAIL)
+    old = parcels.ship(order.id, channel="eu")
+
+    with broker_down():
+        answer = client.post(
+            "/plugins/global/graphql/",
+            data=json.dumps(
+                {
+                    "query": "mutation($id: ID!) { deliveryCodeRegenerate(id: $id) "
+                    "{ deliveryCode { id status } errors { code message } } }",
+                    "variables": {
+                        "id": relay.Node.to_global_id("DeliveryCode", old.pk)
+                    },
+                }
+            ),
+            content_type="application/json",
+            HTTP_AUTHORIZATION="Bearer staff-token",
+        )
+
+    assert answer.status_code == 200
+    body = answer.json()
+    assert "errors" not in body, body
+    assert body["data"]["deliveryCodeRegenerate"]["errors"] == []
+    assert body["data"]["deliveryCodeRegenerate"]["deliveryCode"]["status"] == "ACTIVE"
+    new = DeliveryCode.objects.get(
+        fulfillment_id=old.fulfillment_id, status=CodeStatus.ACTIVE
+    )
+    assert new.email_due_at is not None and new.sends_that_day == 1
+
+    three_minutes_pass(new)
+    assert tasks.send_due_emails_task.apply().get() == 1
+    assert wait_for(lambda: len(emails_with(parcels.code_of(new))) == 1)
+    assert emails_with(parcels.code_of(old)) == []

@@ -366,7 +366,6 @@ class DeliveryCodeRegenerate(StaffMutation):
             rules=rules,
             keyring=ctx.host.issuing_keyring(record.channel),
         )
-        service.announce(new, rules=rules)
         return new, (
             "Delivery code replaced by a new one, e-mailed to the order's current "
             "address."

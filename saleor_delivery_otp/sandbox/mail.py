@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.core.mail.backends.base import BaseEmailBackend
+
+from ..standalone import PRIVATE_DIR, create_private
 
 
 class EmlFileBackend(BaseEmailBackend):
@@ -19,13 +22,15 @@ class EmlFileBackend(BaseEmailBackend):
 
     def send_messages(self, email_messages: Any) -> int:
         folder = Path(getattr(settings, "SANDBOX_MAIL_DIR"))  # noqa: B009 (set at run time)
-        folder.mkdir(parents=True, exist_ok=True)
+        # Private, as a mailbox is: the messages show the codes.
+        folder.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
         sent = 0
         for message in email_messages:
             recipient = (message.to or ["nobody"])[0]
             name = f"{len(list(folder.glob('*.eml'))) + 1:03d}-{_slug(recipient)}.eml"
             path = folder / name
-            path.write_bytes(message.message().as_bytes())
+            with os.fdopen(create_private(path), "wb") as handle:
+                handle.write(message.message().as_bytes())
             print(f"  e-mail to {recipient}: {message.subject!r} -> {path}")
             sent += 1
         return sent

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from .. import standalone
+from . import guard
 
 if TYPE_CHECKING:
     from .host import SandboxHost
@@ -21,8 +22,9 @@ class PortInUse(Exception):
 DataDirError = standalone.DataDirError
 
 
-def set_up(data_dir: Path) -> tuple[SandboxHost, bool]:
-    """Settings, database and shop; seeds the shop on first use.
+def set_up(data_dir: Path, port: int) -> tuple[SandboxHost, bool]:
+    """Settings, database and shop for the sandbox on ``port``; seeds the shop on
+    first use.
 
     Returns the host and whether the shop was new.
     """
@@ -31,10 +33,11 @@ def set_up(data_dir: Path) -> tuple[SandboxHost, bool]:
         data_dir,
         email_context="saleor_delivery_otp.sandbox.host.email_context",
         ROOT_URLCONF="saleor_delivery_otp.sandbox.urls",
-        ALLOWED_HOSTS=["127.0.0.1", "localhost", "[::1]"],
-        MIDDLEWARE=[],
+        ALLOWED_HOSTS=list(guard.LOOPBACK_NAMES),
+        SANDBOX_HOSTS=guard.allowed_hosts(port),
+        MIDDLEWARE=["saleor_delivery_otp.sandbox.guard.LoopbackHostOnly"],
         EMAIL_BACKEND="saleor_delivery_otp.sandbox.mail.EmlFileBackend",
-        SANDBOX_MAIL_DIR=str(data_dir / "mail"),
+        SANDBOX_MAIL_DIR=str(data_dir / standalone.MAIL_DIR),
         DEFAULT_FROM_EMAIL="Sandbox Shop <shop@sandbox.invalid>",
     )
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
@@ -51,6 +54,12 @@ def set_up(data_dir: Path) -> tuple[SandboxHost, bool]:
 
         host.shop.save(data_dir)
         seed(host)
+    else:
+        # The sandbox sends e-mails in-process, without beat: what an earlier run
+        # failed to write is sent on the next start.
+        from ..tasks import send_due_emails_task
+
+        send_due_emails_task.apply()
     return host, new
 
 

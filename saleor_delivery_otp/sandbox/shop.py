@@ -7,6 +7,7 @@ host's part, in a file a person can read and edit.
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import uuid
 from dataclasses import asdict, dataclass, field
@@ -14,8 +15,8 @@ from decimal import Decimal
 from pathlib import Path
 
 from ..policy import Line
+from ..standalone import SHOP_FILE, create_private
 
-SHOP_FILE = "shop.json"
 CHANNEL = "sandbox-eur"
 CURRENCY = "EUR"
 COURIER_APP_ID = "courier-app"
@@ -102,7 +103,9 @@ class Shop:
     def save(self, data_dir: Path) -> None:
         path = data_dir / SHOP_FILE
         temporary = path.with_suffix(".tmp")
-        temporary.write_text(json.dumps(asdict(self), indent=2), encoding="utf-8")
+        # Private: the file holds the API tokens.
+        with os.fdopen(create_private(temporary), "w", encoding="utf-8") as handle:
+            handle.write(json.dumps(asdict(self), indent=2))
         temporary.replace(path)
 
     @classmethod
