@@ -39,13 +39,13 @@ _FIELD_TYPES = {
 }
 
 
-def _allowed_apps(values: dict[str, object]) -> frozenset[str]:
+def _allowed_apps(values: dict[str, object]) -> tuple[str, ...]:
     """The entries of the apps field, or none if it does not parse (its own
     error is reported by the parser)."""
     try:
         return plugin_config.parse_apps(values.get(c.ALLOWED_APPS))
     except ValueError:
-        return frozenset()
+        return ()
 
 
 class DeliveryOTPPlugin(BasePlugin):

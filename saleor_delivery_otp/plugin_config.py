@@ -615,9 +615,11 @@ def _choice(enum_type: type[enum.StrEnum]) -> _Parser:
     return parse_choice
 
 
-def parse_apps(value: object) -> frozenset[str]:
-    """The entries of the apps field; ValueError for a bad one."""
-    return _apps(value)
+def parse_apps(value: object) -> tuple[str, ...]:
+    """The entries of the apps field in the order typed; ValueError for a bad
+    one."""
+    _apps(value)
+    return tuple(_items(value))
 
 
 def _apps(value: object) -> frozenset[str]:

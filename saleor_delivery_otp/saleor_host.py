@@ -27,18 +27,20 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings as django_settings
 from django.contrib.postgres.expressions import ArraySubquery
 from django.contrib.sites.models import Site
-from django.db.models import F, Func, JSONField, OuterRef, Q, Value
+from django.db.models import F, JSONField, OuterRef, Q, Value
 from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Coalesce
 from saleor.account.models import User
 from saleor.app.models import App
 from saleor.core.auth_backend import load_user_from_request
 from saleor.core.db.connection import allow_writer
+from saleor.core.db.expressions import PostgresJsonConcatenate
+from saleor.core.utils.events import call_event
 from saleor.graphql.app.dataloaders.utils import promise_app
 from saleor.order import FulfillmentStatus, OrderOrigin, OrderStatus
 from saleor.order.events import external_notification_event
 from saleor.order.models import Fulfillment, FulfillmentLine, Order, OrderLine
 from saleor.permission.enums import OrderPermissions
+from saleor.plugins.manager import get_plugins_manager
 from saleor.plugins.models import EmailTemplate, PluginConfiguration
 from saleor.product.models import Category, ProductType
 
@@ -374,19 +376,79 @@ def set_parcel_status(fulfillment_id: int, status: str) -> None:
     """Public metadata ``delivery_otp_status`` on the fulfillment: the code's status
     for storefronts and apps, never the code.
 
-    A single ``metadata || {...}`` UPDATE, so keys written meanwhile by apps or
-    staff are kept; no write when the status is already the same.
+    Written as Saleor's updateMetadata writes it, one ``metadata || {...}`` UPDATE,
+    so keys written meanwhile by apps or staff are kept; no write when the status
+    is already the same. A change is announced as Saleor's metadata mutations
+    announce theirs: FULFILLMENT_METADATA_UPDATED, so apps that mirror orders need
+    not poll.
+
+    Saleor's fulfillmentUpdateTracking saves the whole row with the metadata it
+    loaded first, which takes back a status written in between; the
+    ``tracking_number_updated`` hook that follows that save writes it again
+    (:func:`reassert_parcel_status`). A row lock here would not help: that save
+    does not wait for one.
     """
-    merged = Func(
-        Coalesce(F("metadata"), Value({}, output_field=JSONField())),
-        Value({c.FULFILLMENT_STATUS_METADATA_KEY: status}, output_field=JSONField()),
-        template="%(expressions)s",
-        arg_joiner=" || ",
-        output_field=JSONField(),
+    updated = (
+        Fulfillment.objects.filter(pk=fulfillment_id)
+        .exclude(metadata__contains={c.FULFILLMENT_STATUS_METADATA_KEY: status})
+        .update(
+            metadata=PostgresJsonConcatenate(
+                F("metadata"),
+                Value(
+                    {c.FULFILLMENT_STATUS_METADATA_KEY: status},
+                    output_field=JSONField(),
+                ),
+            )
+        )
     )
-    Fulfillment.objects.filter(pk=fulfillment_id).exclude(
-        metadata__contains={c.FULFILLMENT_STATUS_METADATA_KEY: status}
-    ).update(metadata=merged)
+    if updated:
+        _announce_metadata_update(fulfillment_id)
+
+
+def _announce_metadata_update(fulfillment_id: int) -> None:
+    """Fire Saleor's FULFILLMENT_METADATA_UPDATED through its plugin manager (after
+    commit inside a transaction, as Saleor does). Best effort, like Saleor's own
+    webhooks: the status is written whether or not the announcement goes out.
+    This plugin has no ``fulfillment_metadata_updated`` hook, so it does not call
+    itself back."""
+    try:
+        fulfillment = (
+            Fulfillment.objects.select_related("order__channel")
+            .filter(pk=fulfillment_id)
+            .first()
+        )
+        if fulfillment is None:
+            return
+        manager = get_plugins_manager(allow_replica=False)
+        call_event(manager.fulfillment_metadata_updated, fulfillment)
+    except Exception as exc:
+        logger.error(
+            "FULFILLMENT_METADATA_UPDATED for fulfillment %s not fired (%s).",
+            fulfillment_id,
+            type(exc).__name__,
+        )
+
+
+def reassert_parcel_status(fulfillment: Fulfillment) -> None:
+    """Write the parcel code's status again, after a save of Saleor's that may
+    have put back the metadata it loaded earlier; the object Saleor holds (and
+    hands to the hooks after ours) shows it too."""
+    from .models import DeliveryCode
+
+    status = (
+        DeliveryCode.objects.filter(fulfillment_id=fulfillment.pk)
+        .exclude(status=CodeStatus.SUPERSEDED)
+        .order_by("-created_at")
+        .values_list("status", flat=True)
+        .first()
+    )
+    if status is None:
+        return
+    set_parcel_status(fulfillment.pk, status)
+    fulfillment.metadata = {
+        **(fulfillment.metadata or {}),
+        c.FULFILLMENT_STATUS_METADATA_KEY: status,
+    }
 
 
 def parcel_label(fulfillment_id: int | None) -> str:
