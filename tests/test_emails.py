@@ -568,6 +568,7 @@ def test_the_code_block_may_stand_anywhere_in_the_body_even_hidden_or_linked():
         '<a href="https://shop.example.com/">' + BLOCK + "</a>",
         '<div style="display:none">' + BLOCK + "</div>",
         "<p>1 &lt; 2</p>" + BLOCK,
+        "<html><head><title>Your code</title><body>" + BLOCK + "</body></html>",
     ):
         validate_templates("code_email", EmailTemplates(html=html))
     validate_templates("code_email", EmailTemplates(text="Hello\n  " + BLOCK + "\n"))

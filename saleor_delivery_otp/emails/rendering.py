@@ -499,6 +499,9 @@ class _BlockPlaces(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self._unparsed = False
+        if tag == "body" and "head" in self._open:
+            # "</head>" may be left out: the body ends the head.
+            del self._open[self._open.index("head") :]
         if tag not in _VOID_ELEMENTS:
             self._open.append(tag)
 
