@@ -77,7 +77,9 @@ class DeliveryOTPPlugin(BasePlugin):
     ) -> None:
         """Reject bad values field by field, so the Dashboard shows each message
         next to its field. Slugs must name existing categories / product types:
-        a typo would otherwise switch codes off without a word."""
+        a typo would otherwise switch codes off without a word. Each listed app
+        must name exactly one app (it is stored by ID in
+        :meth:`pre_save_plugin_configuration`, which Saleor calls next)."""
         from . import saleor_host
 
         values = plugin_config.values_from_items(plugin_configuration.configuration)
