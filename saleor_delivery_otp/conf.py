@@ -24,9 +24,14 @@ class Settings:
         # one key from SECRET_KEY" (with a logged warning): it works, but rotating
         # SECRET_KEY would then invalidate every issued code.
         "DELIVERY_OTP_KEYS": [],
+        # Named key sets for channels that keep their codes under their own keys:
+        # ``{"eu-2026": ["<newest>", "<older>", ...]}``, each list newest first (a
+        # comma-separated string is accepted too). A channel names its set in the
+        # Dashboard ("Key set"); the keys themselves never enter the database.
+        "DELIVERY_OTP_CHANNEL_KEYS": {},
         # Dotted path of ``keyring() -> Keyring`` that opens and checks codes already
-        # issued, in the e-mail tasks: in Saleor, DELIVERY_OTP_KEYS plus the keys of
-        # every channel's plugin configuration. Outside Saleor:
+        # issued, in the e-mail tasks: in Saleor, DELIVERY_OTP_KEYS plus every key of
+        # DELIVERY_OTP_CHANNEL_KEYS. Outside Saleor:
         # "saleor_delivery_otp.codes.configured_keyring" (DELIVERY_OTP_KEYS alone).
         "DELIVERY_OTP_KEYRING": "saleor_delivery_otp.saleor_host.keyring",
         # Dotted path of a context manager the Celery tasks run their queries in. In

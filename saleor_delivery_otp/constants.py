@@ -43,8 +43,10 @@ CODE_EMAIL_TEXT: Final = "codeEmailText"
 CONFIRMATION_SUBJECT: Final = "confirmationSubject"
 CONFIRMATION_HTML: Final = "confirmationHtml"
 CONFIRMATION_TEXT: Final = "confirmationText"
-CURRENT_KEY: Final = "currentKey"
-PREVIOUS_KEYS: Final = "previousKeys"
+KEY_SET: Final = "keySet"
+# Fields of earlier versions that held keys in the database. Stored values are
+# never used; their presence is logged until the configuration is saved again.
+LEGACY_KEY_FIELDS: Final = ("currentKey", "previousKeys")
 
 # Values as the Dashboard stores them: strings.
 DEFAULTS: Final[dict[str, str]] = {
@@ -70,8 +72,7 @@ DEFAULTS: Final[dict[str, str]] = {
     CONFIRMATION_SUBJECT: "",
     CONFIRMATION_HTML: "",
     CONFIRMATION_TEXT: "",
-    CURRENT_KEY: "",
-    PREVIOUS_KEYS: "",
+    KEY_SET: "",
 }
 
 # Bounds the configuration accepts. Code length and attempts follow the engine

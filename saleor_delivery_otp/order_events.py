@@ -190,9 +190,15 @@ def _order_code(order_id: str | None) -> DeliveryCode | None:
 
 
 def tracking_number_updated(fulfillment: Any, config: ChannelConfig) -> None:
-    """Couriers may name a parcel by its tracking number: keep it on the code."""
-    brief = _host().parcel_brief(fulfillment)
+    """Couriers may name a parcel by its tracking number: keep it on the code.
+
+    Saleor has just saved the whole fulfillment row with the metadata it loaded
+    at the start of its request: a status written meanwhile is written again.
+    """
+    host = _host()
+    brief = host.parcel_brief(fulfillment)
     service.record_tracking(brief.id, brief.tracking_number)
+    host.reassert_parcel_status(fulfillment)
 
 
 def parcel_canceled(fulfillment: Any, config: ChannelConfig) -> None:

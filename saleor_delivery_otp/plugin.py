@@ -39,6 +39,15 @@ _FIELD_TYPES = {
 }
 
 
+def _allowed_apps(values: dict[str, object]) -> tuple[str, ...]:
+    """The entries of the apps field, or none if it does not parse (its own
+    error is reported by the parser)."""
+    try:
+        return plugin_config.parse_apps(values.get(c.ALLOWED_APPS))
+    except ValueError:
+        return ()
+
+
 class DeliveryOTPPlugin(BasePlugin):
     PLUGIN_ID = c.PLUGIN_ID
     PLUGIN_NAME = c.PLUGIN_NAME
@@ -68,11 +77,17 @@ class DeliveryOTPPlugin(BasePlugin):
     ) -> None:
         """Reject bad values field by field, so the Dashboard shows each message
         next to its field. Slugs must name existing categories / product types:
-        a typo would otherwise switch codes off without a word."""
+        a typo would otherwise switch codes off without a word. Each listed app
+        must name exactly one app (it is stored by ID in
+        :meth:`pre_save_plugin_configuration`, which Saleor calls next)."""
         from . import saleor_host
 
         values = plugin_config.values_from_items(plugin_configuration.configuration)
         errors = plugin_config.validate(values)
+        if c.ALLOWED_APPS not in errors:
+            _, problems = saleor_host.resolve_apps(_allowed_apps(values))
+            if problems:
+                errors[c.ALLOWED_APPS] = " ".join(problems[:5])
         if not errors:
             categories, product_types = saleor_host.unknown_slugs(
                 *plugin_config.scope_slugs(values)
@@ -107,12 +122,41 @@ class DeliveryOTPPlugin(BasePlugin):
                 }
             )
 
+    @classmethod
+    def pre_save_plugin_configuration(
+        cls, plugin_configuration: PluginConfiguration
+    ) -> None:
+        """After validation, before Saleor saves: apps are stored by ID, and keys
+        an earlier version kept in the database are deleted once they are
+        configured outside it (until then they are only reported, never used)."""
+        from . import saleor_host
+
+        items = plugin_configuration.configuration or []
+        for item in items:
+            if item.get("name") == c.ALLOWED_APPS:
+                ids, _ = saleor_host.resolve_apps(
+                    _allowed_apps({c.ALLOWED_APPS: item.get("value")})
+                )
+                item["value"] = ", ".join(ids)
+        legacy = plugin_config.legacy_keys(items)
+        if plugin_config.legacy_keys_moved(legacy):
+            plugin_configuration.configuration = plugin_config.without_legacy_keys(
+                items
+            )
+
     @cached_property
     def channel_config(self) -> ChannelConfig | None:
         """This channel's configuration, parsed once per plugin instance (Saleor
         builds one per request). None, with an error logged, if it is unusable."""
         channel = self.channel
         slug = getattr(channel, "slug", "?")
+        # Saleor hands the plugin its known fields only; the stored row is at hand
+        # (no query) and may still hold keys of an earlier version.
+        legacy = plugin_config.legacy_keys(
+            getattr(self.db_config, "configuration", None)
+        )
+        if legacy:
+            logger.error(plugin_config.legacy_keys_message(slug, legacy))
         try:
             return plugin_config.parse_items(
                 self.configuration, currency=getattr(channel, "currency_code", "")

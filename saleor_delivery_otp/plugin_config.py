@@ -14,7 +14,10 @@ end up in logs.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import enum
+import logging
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -36,6 +39,8 @@ from .emails.rendering import (
 )
 from .policy import ParcelRule, Policy
 from .rules import MAX_ATTEMPTS_LIMIT, CodeRules
+
+logger = logging.getLogger(__name__)
 
 
 class FieldKind(enum.StrEnum):
@@ -128,8 +133,9 @@ FIELDS: Mapping[str, FieldSpec] = {
     c.ALLOWED_APPS: FieldSpec(
         FieldKind.MULTILINE,
         "Apps allowed to verify codes",
-        "Saleor App IDs or names, separated by commas or new lines. Only these "
-        "apps (e.g. your courier integration) may check codes at the door.",
+        "Saleor App IDs (e.g. 17) or names, separated by commas or new lines; "
+        "names become IDs when you save. Only these apps (e.g. your courier "
+        "integration) may check codes at the door.",
     ),
     c.EMAIL_LANGUAGE: FieldSpec(
         FieldKind.STRING,
@@ -195,19 +201,12 @@ FIELDS: Mapping[str, FieldSpec] = {
         "Order confirmation (single e-mail) - text template",
         "Handlebars, plain text. Empty: ours.",
     ),
-    c.CURRENT_KEY: FieldSpec(
-        FieldKind.SECRET,
-        "Current key",
-        f"Optional. At least {codes.MIN_KEY_CHARS} random characters, without "
-        "spaces or commas. Protects this channel's new codes instead of the "
-        "server's DELIVERY_OTP_KEYS. Keep the old key under 'Previous keys' "
-        "until its codes have expired.",
-    ),
-    c.PREVIOUS_KEYS: FieldSpec(
-        FieldKind.SECRET_MULTILINE,
-        "Previous keys",
-        "Optional. Keys that protected earlier codes, one per line. They still "
-        "verify and display those codes; they never issue new ones.",
+    c.KEY_SET: FieldSpec(
+        FieldKind.STRING,
+        "Key set",
+        "Optional. The name of a key set in the server's DELIVERY_OTP_CHANNEL_KEYS "
+        "setting, e.g. eu-2026: its first key protects this channel's new codes "
+        "instead of DELIVERY_OTP_KEYS. Only the name goes here, never a key.",
     ),
 }
 
@@ -222,7 +221,7 @@ _Parser = Callable[[object], Any]
 _SLUG = re.compile(r"[-\w]+")
 _AMOUNT = re.compile(r"[0-9]+(\.[0-9]{1,3})?")
 _LIST_SEPARATORS = re.compile(r"[,\n\r]+")
-_MAX_KEY_CHARS = 1024
+_KEY_SET_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _MAX_APP_CHARS = 255
 _MAX_SLUG_CHARS = 255
 _MAX_TEMPLATE_CHARS = 100_000
@@ -263,25 +262,175 @@ class ChannelConfig:
     policy: Policy
     rules: CodeRules
     email_mode: EmailMode = EmailMode.SEPARATE
-    # App IDs and names, as entered; compared case-insensitively.
+    # Apps allowed to verify, as saved: App IDs (names are turned into IDs when the
+    # configuration is saved; a name left over from an older version never matches).
     allowed_apps: frozenset[str] = frozenset()
-    # Current key first, then previous keys; empty means DELIVERY_OTP_KEYS.
-    keys: tuple[str, ...] = field(default=(), repr=False)
+    # The name of a set of DELIVERY_OTP_CHANNEL_KEYS; empty means DELIVERY_OTP_KEYS.
+    key_set: str = ""
     email: EmailSettings = field(default_factory=EmailSettings)
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """The channel's key set, newest first; () for DELIVERY_OTP_KEYS, also when
+        the named set is no longer configured (logged: never raised into a hook)."""
+        if not self.key_set:
+            return ()
+        try:
+            return key_set_keys(self.key_set)
+        except KeySetUnusable as exc:
+            logger.error(
+                "Delivery-code key set %s is unusable: %s New codes of its channel "
+                "use DELIVERY_OTP_KEYS; codes issued under the missing keys no "
+                "longer verify.",
+                self.key_set,
+                exc,
+            )
+            return ()
 
     def keyring(self) -> Keyring | None:
         """The channel's own keyring, or None to use the server's keys."""
-        if not self.keys:
-            return None
-        return codes._keyring(self.keys)
+        keys = self.keys
+        return codes._keyring(keys) if keys else None
+
+    @property
+    def app_ids(self) -> frozenset[str]:
+        """The allowed apps' primary keys."""
+        return frozenset(
+            pk for pk in (app_pk(entry) for entry in self.allowed_apps) if pk
+        )
+
+    @property
+    def app_names(self) -> tuple[str, ...]:
+        """Entries that are not App IDs: left over from a version that matched
+        names; they allow nobody."""
+        return tuple(sorted(e for e in self.allowed_apps if app_pk(e) is None))
 
     def app_allowed(self, *, app_id: str, app_name: str = "") -> bool:
-        """Whether a Saleor App may verify codes in this channel."""
-        allowed = {entry.casefold() for entry in self.allowed_apps}
-        return bool(
-            (app_id and app_id.casefold() in allowed)
-            or (app_name and app_name.casefold() in allowed)
+        """Whether a Saleor App may verify codes in this channel: by its ID only,
+        as any number of apps may share a name (``app_name`` is not used)."""
+        return bool(app_id) and app_id in self.app_ids
+
+
+def app_pk(entry: str) -> str | None:
+    """The App primary key an entry names (``17`` or Saleor's global ID
+    ``QXBwOjE3``), or None for anything else, such as a name."""
+    if entry.isascii() and entry.isdigit():
+        return str(int(entry))
+    try:
+        decoded = base64.b64decode(entry, validate=True).decode("ascii")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+    type_name, _, pk = decoded.partition(":")
+    if type_name == "App" and pk.isascii() and pk.isdigit():
+        return str(int(pk))
+    return None
+
+
+class KeySetUnusable(ValueError):
+    """A channel's key set cannot be used; the message never holds a key."""
+
+
+def _configured_key_sets() -> Mapping[str, object]:
+    from .conf import settings
+
+    configured = settings.DELIVERY_OTP_CHANNEL_KEYS
+    return configured if isinstance(configured, Mapping) else {}
+
+
+def key_set_keys(name: str) -> tuple[str, ...]:
+    """The keys of a set of ``DELIVERY_OTP_CHANNEL_KEYS``, newest first.
+
+    Raises :class:`KeySetUnusable` if there is no such set or a key is too short.
+    """
+    sets = _configured_key_sets()
+    if name not in sets:
+        known = ", ".join(sorted(str(known) for known in sets)) or "none"
+        raise KeySetUnusable(
+            f"DELIVERY_OTP_CHANNEL_KEYS has no key set of that name (its sets: "
+            f"{known})."
         )
+    raw = sets[name]
+    entries = raw.split(",") if isinstance(raw, str) else raw
+    if not isinstance(entries, list | tuple) or not all(
+        isinstance(key, str) for key in entries
+    ):
+        raise KeySetUnusable(
+            f"The key set {name} of DELIVERY_OTP_CHANNEL_KEYS must be a list of keys."
+        )
+    keys = tuple(dict.fromkeys(key.strip() for key in entries if key.strip()))
+    if not keys:
+        raise KeySetUnusable(
+            f"The key set {name} of DELIVERY_OTP_CHANNEL_KEYS is empty."
+        )
+    if any(len(key.encode()) < codes.MIN_KEY_CHARS for key in keys):
+        raise KeySetUnusable(
+            f"Each key of the set {name} of DELIVERY_OTP_CHANNEL_KEYS needs at least "
+            f"{codes.MIN_KEY_CHARS} characters."
+        )
+    return keys
+
+
+def all_key_set_keys() -> tuple[str, ...]:
+    """Every key of every usable set of ``DELIVERY_OTP_CHANNEL_KEYS``: codes
+    issued under a set verify and display while the set is configured, whichever
+    channel names it now."""
+    keys: list[str] = []
+    for name in _configured_key_sets():
+        try:
+            keys.extend(key_set_keys(str(name)))
+        except KeySetUnusable as exc:
+            logger.error("Delivery-code key set %s is unusable: %s", name, exc)
+    return tuple(dict.fromkeys(keys))
+
+
+def legacy_keys(items: Iterable[Mapping[str, object]] | None) -> tuple[str, ...]:
+    """Keys an earlier version stored in the database ('Current key', 'Previous
+    keys'). Never used: only looked at to tell the shop owner to move them."""
+    keys: list[str] = []
+    for item in items or ():
+        if item.get("name") in c.LEGACY_KEY_FIELDS and isinstance(
+            item.get("value"), str
+        ):
+            keys.extend(
+                key.strip()
+                for key in _LIST_SEPARATORS.split(str(item["value"]))
+                if key.strip()
+            )
+    return tuple(keys)
+
+
+def legacy_keys_moved(keys: Iterable[str]) -> bool:
+    """Whether every one of these keys is configured outside the database."""
+    from .conf import settings
+
+    server = settings.DELIVERY_OTP_KEYS or ()
+    outside = {server} if isinstance(server, str) else set(server)
+    outside.update(all_key_set_keys())
+    return all(key in outside for key in keys)
+
+
+def without_legacy_keys(
+    items: Iterable[Mapping[str, object]],
+) -> list[Mapping[str, object]]:
+    return [item for item in items if item.get("name") not in c.LEGACY_KEY_FIELDS]
+
+
+def legacy_keys_message(channel_slug: str, keys: tuple[str, ...]) -> str:
+    """The error logged while a channel's configuration still holds keys."""
+    if legacy_keys_moved(keys):
+        return (
+            f"Channel {channel_slug} still stores delivery-code keys in its plugin "
+            "configuration ('Current key' / 'Previous keys'). They are not used; "
+            "save the channel's configuration to delete them from the database."
+        )
+    return (
+        f"Channel {channel_slug} still stores delivery-code keys in its plugin "
+        "configuration ('Current key' / 'Previous keys'). They are not used, so "
+        "codes issued under them do not verify: move them into a key set of "
+        "DELIVERY_OTP_CHANNEL_KEYS (or DELIVERY_OTP_KEYS), enter the set's name "
+        "under 'Key set' and save the configuration (docs/saleor-plugin.md, "
+        "Upgrading)."
+    )
 
 
 class ConfigurationInvalid(ValueError):
@@ -309,8 +458,18 @@ def values_from_items(
 
 
 def validate(values: Mapping[str, object]) -> dict[str, str]:
-    """Field name -> message for every bad field; empty when all is well."""
-    _, errors = _parse_fields(values)
+    """Field name -> message for every bad field; empty when all is well.
+
+    Unlike :func:`parse`, it also requires the key set to exist: a channel saved
+    with it may later run on a server whose settings lost it, and then issues
+    under DELIVERY_OTP_KEYS rather than not at all.
+    """
+    parsed, errors = _parse_fields(values)
+    if parsed.get(c.KEY_SET):
+        try:
+            key_set_keys(parsed[c.KEY_SET])
+        except KeySetUnusable as exc:
+            errors[c.KEY_SET] = str(exc)
     return errors
 
 
@@ -337,7 +496,6 @@ def parse(values: Mapping[str, object], *, currency: str) -> ChannelConfig:
         resend_cooldown=timedelta(seconds=parsed[c.RESEND_COOLDOWN_SECONDS]),
         resend_daily_cap=parsed[c.RESEND_DAILY_CAP],
     )
-    keys = parsed[c.CURRENT_KEY] + parsed[c.PREVIOUS_KEYS]
     email = EmailSettings(
         language=parsed[c.EMAIL_LANGUAGE],
         time_zone=parsed[c.TIME_ZONE],
@@ -360,7 +518,7 @@ def parse(values: Mapping[str, object], *, currency: str) -> ChannelConfig:
         rules=rules,
         email_mode=parsed[c.EMAIL_MODE],
         allowed_apps=parsed[c.ALLOWED_APPS],
-        keys=tuple(dict.fromkeys(keys)),
+        key_set=parsed[c.KEY_SET],
         email=email,
     )
 
@@ -460,6 +618,13 @@ def _choice(enum_type: type[enum.StrEnum]) -> _Parser:
     return parse_choice
 
 
+def parse_apps(value: object) -> tuple[str, ...]:
+    """The entries of the apps field in the order typed; ValueError for a bad
+    one."""
+    _apps(value)
+    return tuple(_items(value))
+
+
 def _apps(value: object) -> frozenset[str]:
     apps = _items(value)
     if any(len(app) > _MAX_APP_CHARS or not app.isprintable() for app in apps):
@@ -470,31 +635,21 @@ def _apps(value: object) -> frozenset[str]:
     return frozenset(apps)
 
 
-def _check_key(key: str, what: str) -> str:
-    # Never quote the key: this message is shown and may be logged.
-    if len(key) < codes.MIN_KEY_CHARS:
-        raise _Bad(f"{what} needs at least {codes.MIN_KEY_CHARS} characters.")
-    if len(key) > _MAX_KEY_CHARS:
-        raise _Bad(f"{what} has more than {_MAX_KEY_CHARS} characters.")
-    if not key.isascii() or not key.isprintable() or any(ch.isspace() for ch in key):
-        raise _Bad(f"{what} may contain printable ASCII characters only, no spaces.")
-    return key
-
-
-def _current_key(value: object) -> tuple[str, ...]:
-    key = _text(value)
-    if not key:
-        return ()
-    if "," in key:
-        raise _Bad("The key may not contain commas.")
-    return (_check_key(key, "The key"),)
-
-
-def _previous_keys(value: object) -> tuple[str, ...]:
-    return tuple(
-        _check_key(key, f"Previous key {index}")
-        for index, key in enumerate(_items(value), start=1)
-    )
+def _key_set(value: object) -> str:
+    # Never quote the value: it may be a key pasted into the wrong place.
+    text = _text(value)
+    if not text:
+        return ""
+    if len(text) >= codes.MIN_KEY_CHARS:
+        raise _Bad(
+            "This looks like a key: put the key in DELIVERY_OTP_CHANNEL_KEYS in the "
+            "server's settings, name it here."
+        )
+    if not _KEY_SET_NAME.fullmatch(text):
+        raise _Bad(
+            "A key set's name has letters, digits, '.', '-' and '_' only, e.g. eu-2026."
+        )
+    return text
 
 
 def _language(value: object) -> str:
@@ -573,8 +728,7 @@ _PARSERS: Mapping[str, _Parser] = {
     c.CONFIRMATION_SUBJECT: _template,
     c.CONFIRMATION_HTML: _template,
     c.CONFIRMATION_TEXT: _template,
-    c.CURRENT_KEY: _current_key,
-    c.PREVIOUS_KEYS: _previous_keys,
+    c.KEY_SET: _key_set,
 }
 
 
@@ -598,14 +752,4 @@ def _parse_fields(
                 validate_templates(kind, EmailTemplates(**{part: source}))  # type: ignore[arg-type]
             except TemplateError as exc:
                 errors[name] = str(exc)
-    if (
-        not errors.get(c.CURRENT_KEY)
-        and not errors.get(c.PREVIOUS_KEYS)
-        and parsed.get(c.PREVIOUS_KEYS)
-        and not parsed.get(c.CURRENT_KEY)
-    ):
-        errors[c.CURRENT_KEY] = (
-            "Set a current key: previous keys only verify older codes, they never "
-            "issue new ones."
-        )
     return parsed, errors

@@ -27,19 +27,20 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings as django_settings
 from django.contrib.postgres.expressions import ArraySubquery
 from django.contrib.sites.models import Site
-from django.db.models import F, Func, JSONField, OuterRef, Q, Value
+from django.db.models import F, JSONField, OuterRef, Q, Value
 from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Coalesce
-from graphene import Node
 from saleor.account.models import Group, User
 from saleor.app.models import App
 from saleor.core.auth_backend import load_user_from_request
 from saleor.core.db.connection import allow_writer
+from saleor.core.db.expressions import PostgresJsonConcatenate
+from saleor.core.utils.events import call_event
 from saleor.graphql.app.dataloaders.utils import promise_app
 from saleor.order import FulfillmentStatus, OrderOrigin, OrderStatus
 from saleor.order.events import external_notification_event
 from saleor.order.models import Fulfillment, FulfillmentLine, Order, OrderLine
 from saleor.permission.enums import OrderPermissions
+from saleor.plugins.manager import get_plugins_manager
 from saleor.plugins.models import EmailTemplate, PluginConfiguration
 from saleor.product.models import Category, ProductType
 
@@ -48,7 +49,15 @@ from .codes import Keyring
 from .emails.sending import EmailContext, ParcelItem, SmtpTransport
 from .host import ANONYMOUS, ChannelSettings, OrderFacts, Requestor, RequestorKind
 from .models import CodeStatus
-from .plugin_config import ChannelConfig, ConfigurationInvalid, parse_items
+from .plugin_config import (
+    ChannelConfig,
+    ConfigurationInvalid,
+    all_key_set_keys,
+    app_pk,
+    legacy_keys,
+    legacy_keys_message,
+    parse_items,
+)
 from .policy import Line, ProductFlag, order_decision
 from .service import GUEST_WITHOUT_ADDRESS, Reader
 
@@ -296,6 +305,7 @@ def channel_config(channel_slug: str) -> ChannelConfig | None:
 def _parsed_config(
     channel_slug: str, items: Any, currency: str
 ) -> ChannelConfig | None:
+    log_legacy_keys(channel_slug, items)
     try:
         return parse_items(items, currency=currency)
     except ConfigurationInvalid as exc:
@@ -307,8 +317,18 @@ def _parsed_config(
         return None
 
 
+def log_legacy_keys(channel_slug: str, items: Any) -> None:
+    """Tell the shop owner, at every use, that the channel's configuration still
+    holds keys of an earlier version (never used, never logged themselves)."""
+    keys = legacy_keys(items)
+    if keys:
+        logger.error(legacy_keys_message(channel_slug, keys))
+
+
 def channel_keys(channel_slug: str) -> tuple[str, ...]:
-    """The channel's own keys (current first), or () to use DELIVERY_OTP_KEYS.
+    """The keys of the channel's key set (newest first), or () to use
+    DELIVERY_OTP_KEYS. The configuration holds the set's name only; the keys are
+    in DELIVERY_OTP_CHANNEL_KEYS, outside the database.
 
     Read whether or not the plugin is active: codes issued while it was active
     must still verify and display after it is switched off.
@@ -371,19 +391,79 @@ def set_parcel_status(fulfillment_id: int, status: str) -> None:
     """Public metadata ``delivery_otp_status`` on the fulfillment: the code's status
     for storefronts and apps, never the code.
 
-    A single ``metadata || {...}`` UPDATE, so keys written meanwhile by apps or
-    staff are kept; no write when the status is already the same.
+    Written as Saleor's updateMetadata writes it, one ``metadata || {...}`` UPDATE,
+    so keys written meanwhile by apps or staff are kept; no write when the status
+    is already the same. A change is announced as Saleor's metadata mutations
+    announce theirs: FULFILLMENT_METADATA_UPDATED, so apps that mirror orders need
+    not poll.
+
+    Saleor's fulfillmentUpdateTracking saves the whole row with the metadata it
+    loaded first, which takes back a status written in between; the
+    ``tracking_number_updated`` hook that follows that save writes it again
+    (:func:`reassert_parcel_status`). A row lock here would not help: that save
+    does not wait for one.
     """
-    merged = Func(
-        Coalesce(F("metadata"), Value({}, output_field=JSONField())),
-        Value({c.FULFILLMENT_STATUS_METADATA_KEY: status}, output_field=JSONField()),
-        template="%(expressions)s",
-        arg_joiner=" || ",
-        output_field=JSONField(),
+    updated = (
+        Fulfillment.objects.filter(pk=fulfillment_id)
+        .exclude(metadata__contains={c.FULFILLMENT_STATUS_METADATA_KEY: status})
+        .update(
+            metadata=PostgresJsonConcatenate(
+                F("metadata"),
+                Value(
+                    {c.FULFILLMENT_STATUS_METADATA_KEY: status},
+                    output_field=JSONField(),
+                ),
+            )
+        )
     )
-    Fulfillment.objects.filter(pk=fulfillment_id).exclude(
-        metadata__contains={c.FULFILLMENT_STATUS_METADATA_KEY: status}
-    ).update(metadata=merged)
+    if updated:
+        _announce_metadata_update(fulfillment_id)
+
+
+def _announce_metadata_update(fulfillment_id: int) -> None:
+    """Fire Saleor's FULFILLMENT_METADATA_UPDATED through its plugin manager (after
+    commit inside a transaction, as Saleor does). Best effort, like Saleor's own
+    webhooks: the status is written whether or not the announcement goes out.
+    This plugin has no ``fulfillment_metadata_updated`` hook, so it does not call
+    itself back."""
+    try:
+        fulfillment = (
+            Fulfillment.objects.select_related("order__channel")
+            .filter(pk=fulfillment_id)
+            .first()
+        )
+        if fulfillment is None:
+            return
+        manager = get_plugins_manager(allow_replica=False)
+        call_event(manager.fulfillment_metadata_updated, fulfillment)
+    except Exception as exc:
+        logger.error(
+            "FULFILLMENT_METADATA_UPDATED for fulfillment %s not fired (%s).",
+            fulfillment_id,
+            type(exc).__name__,
+        )
+
+
+def reassert_parcel_status(fulfillment: Fulfillment) -> None:
+    """Write the parcel code's status again, after a save of Saleor's that may
+    have put back the metadata it loaded earlier; the object Saleor holds (and
+    hands to the hooks after ours) shows it too."""
+    from .models import DeliveryCode
+
+    status = (
+        DeliveryCode.objects.filter(fulfillment_id=fulfillment.pk)
+        .exclude(status=CodeStatus.SUPERSEDED)
+        .order_by("-created_at")
+        .values_list("status", flat=True)
+        .first()
+    )
+    if status is None:
+        return
+    set_parcel_status(fulfillment.pk, status)
+    fulfillment.metadata = {
+        **(fulfillment.metadata or {}),
+        c.FULFILLMENT_STATUS_METADATA_KEY: status,
+    }
 
 
 def parcel_label(fulfillment_id: int | None) -> str:
@@ -510,11 +590,28 @@ def _order_for_email(order_id: uuid.UUID | str) -> Order:
     )
 
 
-def _items(rows: Iterable[tuple[str, str, str, int]]) -> tuple[ParcelItem, ...]:
+_ITEM_COLUMNS = (
+    "translated_product_name",
+    "product_name",
+    "translated_variant_name",
+    "variant_name",
+)
+
+
+def _items(rows: Iterable[tuple[str, str, str, str, int]]) -> tuple[ParcelItem, ...]:
     return tuple(
-        ParcelItem((translated or name) + (f" ({variant})" if variant else ""), qty)
-        for translated, name, variant, qty in rows
+        ParcelItem.of(product or product_default, variant or variant_default, qty)
+        for product, product_default, variant, variant_default, qty in rows
     )
+
+
+def shop_name(transport: SmtpTransport | None) -> str:
+    """The shop's name as its e-mails give it: the channel's "Sender name" in
+    Saleor's User emails plugin, the name the From line shows, else Saleor's site
+    name (``Site.name``, Saleor's default "Saleor e-commerce" until it is set)."""
+    if transport is not None and transport.sender_name.strip():
+        return transport.sender_name.strip()
+    return Site.objects.get_current().name
 
 
 def _context(
@@ -528,6 +625,7 @@ def _context(
     if not customer and order.billing_address:
         customer = order.billing_address.first_name
     email = config.email
+    transport = smtp_transport(order.channel.slug)
     return EmailContext(
         recipient=order.get_customer_email() or "",
         order_reference=str(order.number),
@@ -538,9 +636,9 @@ def _context(
         parcel_number=parcel_number,
         validity_days=config.rules.validity.days,
         time_zone=email.time_zone,
-        shop_name=Site.objects.get_current().name,
+        shop_name=shop_name(transport),
         customer_name=customer or "",
-        transport=smtp_transport(order.channel.slug),
+        transport=transport,
         code_email=email.code_email,
         confirmation_email=email.confirmation_email,
         brand_color=email.brand_color,
@@ -558,10 +656,7 @@ def email_context(record: DeliveryCode) -> EmailContext:
             FulfillmentLine.objects.filter(fulfillment_id=record.fulfillment_id)
             .order_by("pk")
             .values_list(
-                "order_line__translated_product_name",
-                "order_line__product_name",
-                "order_line__variant_name",
-                "quantity",
+                *(f"order_line__{column}" for column in _ITEM_COLUMNS), "quantity"
             )
         )
         number = (
@@ -575,11 +670,7 @@ def email_context(record: DeliveryCode) -> EmailContext:
     rows = OrderLine.objects.filter(order_id=order.pk, is_shipping_required=True)
     if qualifying:
         rows = rows.filter(pk__in=qualifying)
-    items = _items(
-        rows.order_by("pk").values_list(
-            "translated_product_name", "product_name", "variant_name", "quantity"
-        )
-    )
+    items = _items(rows.order_by("pk").values_list(*_ITEM_COLUMNS, "quantity"))
     return _context(order, config, items=items)
 
 
@@ -612,17 +703,10 @@ def sends_order_confirmation(order: Order) -> bool:
 
 
 def all_channel_keys() -> tuple[str, ...]:
-    """Every key configured in any channel, active or not (codes issued under a
-    key must verify and display until they expire)."""
-    keys: list[str] = []
-    for items, currency in PluginConfiguration.objects.filter(
-        identifier=c.PLUGIN_ID, channel__isnull=False
-    ).values_list("configuration", "channel__currency_code"):
-        try:
-            keys.extend(parse_items(items, currency=currency or "XXX").keys)
-        except ConfigurationInvalid:
-            continue
-    return tuple(dict.fromkeys(keys))
+    """Every key of every set of DELIVERY_OTP_CHANNEL_KEYS, whether a channel
+    names it now or not (codes issued under a key must verify and display until
+    they expire). From the settings: no query."""
+    return all_key_set_keys()
 
 
 def _with_older(base: Keyring, older: Callable[[], Iterable[str]]) -> Keyring:
@@ -633,31 +717,50 @@ def _with_older(base: Keyring, older: Callable[[], Iterable[str]]) -> Keyring:
     return Keyring(secrets, older=older)
 
 
-def _app_ids(entries: Iterable[str]) -> frozenset[str]:
-    """The configured apps (IDs, global IDs or names) as app primary keys."""
-    pks: set[int] = set()
-    names: list[str] = []
-    for entry in entries:
-        if entry.isascii() and entry.isdigit():
-            pks.add(int(entry))
-            continue
-        try:
-            type_name, pk = Node.from_global_id(entry)
-        except Exception:
-            type_name, pk = "", ""
-        if type_name == "App" and pk.isdigit():
-            pks.add(int(pk))
-        else:
-            names.append(entry)
-    if not pks and not names:
-        return frozenset()
+def resolve_apps(entries: Iterable[str]) -> tuple[list[str], list[str]]:
+    """The configured apps as App IDs, for saving: ``(ids, problems)``.
+
+    An ID must name an existing app, a name exactly one app (compared as Saleor's
+    Dashboard shows them, case-insensitively): two apps may share a name, and the
+    courier's must not be confused with another one. Problems are messages for the
+    Dashboard; they never hold more than app names and IDs.
+    """
+    wanted: list[tuple[str, str | None]] = [(entry, app_pk(entry)) for entry in entries]
+    pks = {int(pk) for _, pk in wanted if pk is not None}
+    names = {entry.casefold() for entry, pk in wanted if pk is None}
     query = Q(pk__in=pks)
     for name in names:
         query |= Q(name__iexact=name)
-    return frozenset(
-        str(pk)
-        for pk in App.objects.filter(query, is_active=True).values_list("pk", flat=True)
-    )
+    found: dict[str, list[str]] = {}
+    known: set[str] = set()
+    if wanted:
+        for pk, name in (
+            App.objects.filter(query, removed_at__isnull=True)
+            .order_by("pk")
+            .values_list("pk", "name")
+        ):
+            known.add(str(pk))
+            found.setdefault((name or "").casefold(), []).append(str(pk))
+    ids: list[str] = []
+    problems: list[str] = []
+    for entry, pk in wanted:
+        if pk is not None:
+            if pk in known:
+                ids.append(pk)
+            else:
+                problems.append(f"No app has the ID {pk}.")
+            continue
+        matching = found.get(entry.casefold(), [])
+        if len(matching) == 1:
+            ids.append(matching[0])
+        elif not matching:
+            problems.append(f"No app is named '{entry}'.")
+        else:
+            problems.append(
+                f"{len(matching)} apps are named '{entry}' (IDs "
+                f"{', '.join(matching)}): enter the ID of the one allowed."
+            )
+    return list(dict.fromkeys(ids)), problems
 
 
 def sync_parcel_statuses(order_id: uuid.UUID | str) -> None:
@@ -775,13 +878,18 @@ class SaleorHost:
             if channel not in self._configs:
                 self._configs[channel] = channel_config(channel)
             config = self._configs[channel]
+            if config is not None and config.app_names:
+                logger.error(
+                    "Channel %s lists apps by name (%s); only App IDs allow an app "
+                    "to verify. Save the channel's delivery-code configuration to "
+                    "turn the names into IDs.",
+                    channel,
+                    ", ".join(config.app_names),
+                )
             self._settings[channel] = (
                 None
                 if config is None
-                else ChannelSettings(
-                    rules=config.rules,
-                    verifying_apps=_app_ids(config.allowed_apps),
-                )
+                else ChannelSettings(rules=config.rules, verifying_apps=config.app_ids)
             )
         return self._settings[channel]
 

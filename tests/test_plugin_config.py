@@ -38,6 +38,7 @@ def test_defaults_match_the_issue_and_parse():
     assert config.rules.resend_daily_cap == 5
     assert config.email_mode is pc.EmailMode.SEPARATE
     assert config.allowed_apps == frozenset()
+    assert config.key_set == ""
     assert config.keys == ()
     assert config.keyring() is None
 
@@ -48,8 +49,12 @@ def test_every_field_has_a_label_a_help_text_and_a_default():
         assert spec.label.strip() and spec.help_text.strip()
 
 
-def test_key_fields_are_secret_typed():
-    assert {c.CURRENT_KEY, c.PREVIOUS_KEYS} == pc.SECRET_FIELDS
+def test_no_field_holds_key_material():
+    # A dump of Saleor's database holds the whole plugin configuration: no field
+    # may carry a key, only the name of a key set held outside the database.
+    assert not pc.SECRET_FIELDS
+    assert not set(c.LEGACY_KEY_FIELDS) & set(pc.FIELDS)
+    assert pc.FIELDS[c.KEY_SET].kind is pc.FieldKind.STRING
 
 
 def test_field_names_survive_saleors_camel_casing_of_error_fields():
@@ -108,16 +113,13 @@ def test_threshold_is_in_the_channel_currency_and_strictly_above():
         (c.CODE_EMAIL_SUBJECT, "Your code: {{delivery_code.code}}"),
         (c.CODE_EMAIL_HTML, "<p>Thank you!</p>"),
         (c.CONFIRMATION_TEXT, "Order {{order.number}}{{#if}}"),
-        (c.CURRENT_KEY, "too-short"),
-        (c.CURRENT_KEY, "with space " + "x" * 40),
-        (c.CURRENT_KEY, "x" * 2000),
-        (c.PREVIOUS_KEYS, KEY + "\nshort"),
+        (c.KEY_SET, KEY),
+        (c.KEY_SET, "eu 2026"),
+        (c.KEY_SET, "-eu"),
     ],
 )
 def test_bad_values_are_refused_on_their_own_field(field, value):
     values = {field: value}
-    if field == c.PREVIOUS_KEYS:
-        values[c.CURRENT_KEY] = KEY
 
     errors = pc.validate(values)
 
@@ -134,36 +136,93 @@ def test_all_bad_fields_are_reported_at_once():
     assert set(errors) == {c.CODE_LENGTH, c.MAX_ATTEMPTS, c.EMAIL_MODE}
 
 
-def test_error_messages_never_repeat_a_key():
-    secret = "s3cr3t-but-short"
-    errors = pc.validate(
-        {c.CURRENT_KEY: secret, c.PREVIOUS_KEYS: secret + "\n" + secret}
-    )
+def test_a_key_typed_as_the_key_set_is_refused_without_being_repeated():
+    errors = pc.validate({c.KEY_SET: f"  {KEY} "})
 
-    assert errors
-    assert all(secret not in message for message in errors.values())
+    assert errors == {
+        c.KEY_SET: "This looks like a key: put the key in DELIVERY_OTP_CHANNEL_KEYS "
+        "in the server's settings, name it here."
+    }
     with pytest.raises(pc.ConfigurationInvalid) as raised:
-        pc.parse({c.CURRENT_KEY: secret}, currency="USD")
-    assert secret not in str(raised.value)
+        pc.parse({c.KEY_SET: KEY}, currency="USD")
+    assert KEY not in str(raised.value)
+    assert KEY not in str(raised.value.errors)
 
 
-def test_previous_keys_need_a_current_key():
-    errors = pc.validate({c.PREVIOUS_KEYS: OLD_KEY})
+def test_keys_stored_in_the_configuration_by_an_earlier_version_are_never_used():
+    # What a dump of Saleor's database holds for a channel configured before key
+    # sets: it must not open or verify any code.
+    items = [
+        {"name": "currentKey", "value": KEY},
+        {"name": "previousKeys", "value": OLD_KEY},
+    ]
 
-    assert list(errors) == [c.CURRENT_KEY]
+    config = pc.parse_items(items, currency="USD")
+
+    assert config.keys == ()
+    assert config.keyring() is None
+    assert pc.legacy_keys(items) == (KEY, OLD_KEY)
 
 
-def test_keys_make_a_keyring_whose_current_key_is_the_current_key():
-    config = pc.parse(
-        {c.CURRENT_KEY: f"  {KEY} ", c.PREVIOUS_KEYS: f"{OLD_KEY}\n\n{KEY}"},
-        currency="USD",
-    )
+def test_key_set_names_keys_held_in_the_settings(settings):
+    settings.DELIVERY_OTP_CHANNEL_KEYS = {
+        "eu-2026": [KEY, OLD_KEY],
+        "us.2025": f"{OLD_KEY}, {KEY}",
+    }
 
+    assert pc.validate({c.KEY_SET: "eu-2026"}) == {}
+    config = pc.parse({c.KEY_SET: " eu-2026 "}, currency="USD")
+
+    assert config.key_set == "eu-2026"
     assert config.keys == (KEY, OLD_KEY)
     keyring = config.keyring()
     assert keyring is not None
     assert keyring.current.key_id == codes.key_id_for(KEY.encode())
+    assert pc.parse({c.KEY_SET: "us.2025"}, currency="USD").keys == (OLD_KEY, KEY)
+    assert set(pc.all_key_set_keys()) == {KEY, OLD_KEY}
     assert "k" * 31 not in repr(config)
+
+
+def test_unknown_key_set_is_refused_on_save_and_never_raises_later(settings, caplog):
+    settings.DELIVERY_OTP_CHANNEL_KEYS = {"eu-2026": [KEY]}
+
+    errors = pc.validate({c.KEY_SET: "eu-2025"})
+
+    assert errors == {
+        c.KEY_SET: "DELIVERY_OTP_CHANNEL_KEYS has no key set of that name (its "
+        "sets: eu-2026)."
+    }
+    # Saved while the set existed, then the settings lost it: new codes use
+    # DELIVERY_OTP_KEYS, and the owner is told.
+    config = pc.parse({c.KEY_SET: "eu-2026"}, currency="USD")
+    settings.DELIVERY_OTP_CHANNEL_KEYS = {}
+    assert config.keyring() is None
+    assert "key set eu-2026 is unusable" in caplog.text
+
+
+def test_a_key_set_with_a_short_key_is_refused_and_skipped(settings, caplog):
+    settings.DELIVERY_OTP_CHANNEL_KEYS = {"short": ["too-short"], "good": [KEY]}
+
+    errors = pc.validate({c.KEY_SET: "short"})
+
+    assert errors == {
+        c.KEY_SET: "Each key of the set short of DELIVERY_OTP_CHANNEL_KEYS needs at "
+        "least 32 characters."
+    }
+    assert pc.parse({c.KEY_SET: "short"}, currency="USD").keyring() is None
+    assert pc.all_key_set_keys() == (KEY,)
+    assert "too-short" not in caplog.text
+
+
+def test_legacy_keys_count_as_moved_once_configured_outside_the_database(settings):
+    settings.DELIVERY_OTP_KEYS = [OLD_KEY]
+    settings.DELIVERY_OTP_CHANNEL_KEYS = {}
+
+    assert not pc.legacy_keys_moved((KEY, OLD_KEY))
+    settings.DELIVERY_OTP_CHANNEL_KEYS = {"eu-2026": [KEY]}
+    assert pc.legacy_keys_moved((KEY, OLD_KEY))
+    message = pc.legacy_keys_message("channel-eu", (KEY,))
+    assert "channel-eu" in message and KEY not in message
 
 
 def test_lists_accept_commas_and_new_lines_and_drop_blanks():
@@ -187,12 +246,17 @@ def test_unicode_slugs_are_accepted_as_saleor_allows_them():
     assert config.policy.category_slugs == {"téléphones", "手机"}
 
 
-def test_app_allowed_matches_id_or_name_case_insensitively():
-    config = pc.parse({c.ALLOWED_APPS: "17, DHL Courier App"}, currency="EUR")
+def test_apps_are_allowed_by_id_only():
+    # Any number of apps may be named "DHL Courier App"; a name left over from an
+    # earlier version allows none of them.
+    config = pc.parse({c.ALLOWED_APPS: "17, DHL Courier App, QXBwOjI="}, currency="EUR")
 
+    assert config.app_ids == {"17", "2"}
+    assert config.app_names == ("DHL Courier App",)
     assert config.app_allowed(app_id="17")
-    assert config.app_allowed(app_id="99", app_name="dhl courier app")
-    assert not config.app_allowed(app_id="18", app_name="Other")
+    assert config.app_allowed(app_id="2")
+    assert not config.app_allowed(app_id="99", app_name="dhl courier app")
+    assert not config.app_allowed(app_id="99", app_name="DHL Courier App")
     assert not config.app_allowed(app_id="", app_name="")
 
 

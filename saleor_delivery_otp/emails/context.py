@@ -85,6 +85,21 @@ class ParcelItem:
     name: str
     quantity: int = 1
 
+    @classmethod
+    def of(cls, product: str, variant: str = "", quantity: int = 1) -> ParcelItem:
+        return cls(item_name(product, variant), quantity)
+
+
+def item_name(product: str | None, variant: str | None = "") -> str:
+    """A line's name: the product's, with the variant's in brackets only when it
+    adds something. Saleor names a product's only variant after the product by
+    default, which would read "Phone X (Phone X)"."""
+    product = (product or "").strip()
+    variant = (variant or "").strip()
+    if not variant or variant.casefold() in product.casefold():
+        return product or variant
+    return f"{product} ({variant})" if product else variant
+
 
 @dataclass(frozen=True)
 class EmailContext:

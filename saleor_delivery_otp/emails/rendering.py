@@ -18,11 +18,13 @@ import functools
 import html
 import logging
 import re
+import secrets
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from html.parser import HTMLParser
 from importlib import resources
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
@@ -31,7 +33,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import pybars
 
 from ..conf import settings
-from .context import EmailContext, EmailTemplates, ParcelItem
+from .context import EmailContext, EmailTemplates, ParcelItem, item_name
 
 if TYPE_CHECKING:
     from ..models import DeliveryCode
@@ -407,13 +409,19 @@ def _partials(language: str, part: _Part) -> dict[str, Callable[..., Any]]:
     return {"code_block": _compile(packaged_source(language, f"code_block.{suffix}"))}
 
 
-def _run(source: str, context: Mapping[str, Any], language: str, part: _Part) -> str:
+def _run(
+    source: str,
+    context: Mapping[str, Any],
+    language: str,
+    part: _Part,
+    partials: Mapping[str, Callable[..., Any]] | None = None,
+) -> str:
     template = _compile(source)
     output = str(
         template(
             context,
             helpers=_helpers(language, markup=part == "html"),
-            partials=_partials(language, part),
+            partials=_partials(language, part) if partials is None else partials,
         )
     )
     if part == "html":
@@ -430,26 +438,207 @@ def _is_override(source: str) -> bool:
     return bool(source and source.strip() and source.strip() != DEFAULT_MARKER)
 
 
+_CODE_BLOCK_CALL = "{{#with delivery_code}}{{> code_block}}{{/with}}"
+# Where the code block may not stand in a shop's HTML: inside these elements its
+# text is not shown as text (scripts, styles, form fields, titles, embedded
+# documents), so a template could turn the code into something sent elsewhere.
+_UNSAFE_PARENTS = frozenset(
+    {
+        "button",
+        "head",
+        "iframe",
+        "math",
+        "noembed",
+        "noframes",
+        "noscript",
+        "object",
+        "option",
+        "plaintext",
+        "script",
+        "select",
+        "style",
+        "svg",
+        "template",
+        "textarea",
+        "title",
+        "xmp",
+    }
+)
+_VOID_ELEMENTS = frozenset(
+    {
+        "area",
+        "base",
+        "br",
+        "col",
+        "embed",
+        "hr",
+        "img",
+        "input",
+        "link",
+        "meta",
+        "source",
+        "track",
+        "wbr",
+    }
+)
+
+
+class _BlockPlaces(HTMLParser):
+    """Counts the code block's markers that stand as content of the e-mail's body;
+    a marker anywhere else (an attribute, a URL, a comment, a style, a form
+    field, a tag left open) is not counted."""
+
+    def __init__(self, marker: str):
+        super().__init__(convert_charrefs=True)
+        self.marker = marker
+        self.placed = 0
+        self._open: list[str] = []
+        # HTMLParser hands a "<" it cannot parse (a tag left open) over as data,
+        # and what follows it too: none of that is content.
+        self._unparsed = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self._unparsed = False
+        if tag == "body" and "head" in self._open:
+            # "</head>" may be left out: the body ends the head.
+            del self._open[self._open.index("head") :]
+        if tag not in _VOID_ELEMENTS:
+            self._open.append(tag)
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self._unparsed = False
+
+    def handle_endtag(self, tag: str) -> None:
+        self._unparsed = False
+        if tag in self._open:
+            while self._open.pop() != tag:
+                pass
+
+    def handle_data(self, data: str) -> None:
+        if "<" in data:
+            self._unparsed = True
+        if (
+            self.marker in data
+            and not self._unparsed
+            and not _UNSAFE_PARENTS.intersection(self._open)
+        ):
+            self.placed += data.count(self.marker)
+
+
+def _placed_as_content(output: str, marker: str, part: _Part) -> bool:
+    """Whether every call of the code block stands where the customer reads it
+    as such: in HTML, as body content; in text, on a line of its own (so that no
+    URL or other text runs into the code)."""
+    expected = output.count(marker)
+    if part == "html":
+        parser = _BlockPlaces(marker)
+        parser.feed(output)
+        parser.close()
+        return parser.placed == expected
+    return all(line.strip() == marker for line in output.splitlines() if marker in line)
+
+
+def _without_code(context: Mapping[str, Any]) -> dict[str, Any]:
+    block = context.get("delivery_code")
+    if not isinstance(block, Mapping):
+        return dict(context)
+    return {
+        **context,
+        "delivery_code": {k: v for k, v in block.items() if k != "code"},
+    }
+
+
+def _code_block(context: Mapping[str, Any], language: str, part: _Part) -> str:
+    """Our code block, rendered by the plugin from the context's ``delivery_code``:
+    the only way the code enters an e-mail a shop's template shapes."""
+    block = context.get("delivery_code")
+    if not isinstance(block, Mapping):
+        return ""
+    suffix = "txt" if part == "text" else "html"
+    source = packaged_source(language, f"code_block.{suffix}")
+    output = _run(source, block, language, part)
+    return output.strip("\n") if part == "text" else output
+
+
 def _run_override(
     source: str, context: Mapping[str, Any], language: str, part: _Part
 ) -> str:
     """A shop's template, held to what the customer must (not) see.
 
-    pybars renders an unclosed block as nothing rather than failing, so a body that
-    lost the code is caught by looking for it; a subject must not show it, because
-    subjects appear in notifications and mailbox lists.
+    The template never sees the code: it renders without it, and where it calls
+    ``{{> code_block}}`` it gets a random marker, replaced afterwards by our code
+    block rendered apart. Whatever the template does with its variables (an image
+    URL, ``lookup``, ``this``, ``#each``), the code is not among them. Each marker
+    must stand as body content; pybars renders an unclosed block as nothing
+    rather than failing, so a body without the marker is refused too, and a
+    subject must not carry the code, because subjects appear in notifications and
+    mailbox lists.
     """
-    output = _run(source, context, language, part)
+    marker = "dotp" + secrets.token_hex(16)
+
+    def code_block_marker(*args: Any, **kwargs: Any) -> str:
+        return marker
+
+    output = _run(
+        source,
+        _without_code(context),
+        language,
+        part,
+        partials={"code_block": code_block_marker},
+    )
+    calls = output.count(marker)
+    block = context.get("delivery_code")
+    has_code = isinstance(block, Mapping) and bool(block.get("code"))
+    if part == "subject":
+        if calls:
+            raise TemplateError("The subject template must not show the code.")
+        return output
+    if has_code and not calls:
+        raise TemplateError(
+            f"The {part} template does not show the code: include {_CODE_BLOCK_CALL}."
+        )
+    if not calls:
+        return output
+    if not _placed_as_content(output, marker, part):
+        where = (
+            "as content of the e-mail, outside any tag, attribute, link, style, "
+            "comment or form field"
+            if part == "html"
+            else "on a line of its own"
+        )
+        raise TemplateError(
+            f"The {part} template must place {{{{> code_block}}}} {where}."
+        )
+    return output.replace(marker, _code_block(context, language, part))
+
+
+def _refuse_code_references(
+    source: str, context: Mapping[str, Any], language: str, part: _Part
+) -> None:
+    """Refuse a template that asks for the code other than through
+    ``{{> code_block}}``: rendered with the code among its variables, its own
+    output (without the code block) must not contain it. That output is only
+    searched, never sent: the e-mail is rendered by :func:`_run_override`, where
+    the code is not among the variables at all. This makes the mistake visible,
+    on saving and in the log, instead of sending a template with a hole in it.
+    """
     block = context.get("delivery_code")
     code = block.get("code") if isinstance(block, Mapping) else None
-    if code and part == "subject" and code in output:
-        raise TemplateError("The subject template must not show the code.")
-    if code and part != "subject" and code not in output:
+    if not code:
+        return
+    output = _run(source, context, language, part, partials={"code_block": _nothing})
+    if code in output:
+        if part == "subject":
+            raise TemplateError("The subject template must not show the code.")
         raise TemplateError(
-            f"The {part} template does not show the code: include "
-            "{{#with delivery_code}}{{> code_block}}{{/with}}."
+            f"The {part} template may show the code only through "
+            f"{{{{> code_block}}}}, not through delivery_code.code or any other "
+            "variable."
         )
-    return output
+
+
+def _nothing(*args: Any, **kwargs: Any) -> str:
+    return ""
 
 
 def _render_part(
@@ -466,6 +655,7 @@ def _render_part(
     """
     if _is_override(override):
         try:
+            _refuse_code_references(override, context, language, part)
             return _run_override(override, context, language, part)
         except Exception as exc:
             logger.warning(
@@ -592,6 +782,7 @@ def render_order_confirmation(
         block["brand_color"] = color
     variables = {
         **payload,
+        "order": {**order, "lines": _named_lines(order.get("lines"))},
         "language": language,
         "shop_name": name,
         "site_name": payload.get("site_name") or name,
@@ -604,6 +795,25 @@ def render_order_confirmation(
     return _render(
         "order_confirmation", variables, language, templates or EmailTemplates()
     )
+
+
+def _named_lines(lines: object) -> list[Any]:
+    """Saleor's order lines, each with ``display_name``: the (translated) product
+    name, and the variant's only when it adds something."""
+    if not isinstance(lines, list | tuple):
+        return []
+    return [
+        {
+            **line,
+            "display_name": item_name(
+                line.get("translated_product_name") or line.get("product_name"),
+                line.get("translated_variant_name") or line.get("variant_name"),
+            ),
+        }
+        if isinstance(line, Mapping)
+        else line
+        for line in lines
+    ]
 
 
 def _first_name(order: Mapping[str, Any]) -> str:
@@ -637,6 +847,7 @@ def validate_templates(kind: Kind, templates: EmailTemplates) -> None:
                 variables = _sample_variables(kind, block, language)
                 try:
                     _run_override(source, variables, language, part)
+                    _refuse_code_references(source, variables, language, part)
                 except TemplateError:
                     raise
                 except Exception as exc:

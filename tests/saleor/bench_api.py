@@ -63,7 +63,7 @@ def test_verify_against_me(
         "apply_async",
         lambda args=(), **kwargs: deferred.append(tuple(args)),
     )
-    config = configure_otp(channel_USD, threshold="300", allowed_apps=app.name)
+    config = configure_otp(channel_USD, threshold="300", allowed_apps=str(app.pk))
     assert config.active
     courier = ApiClient(
         app=app, api_path=f"/plugins/channel/{channel_USD.slug}/{c.PLUGIN_ID}/graphql/"

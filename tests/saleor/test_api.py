@@ -47,7 +47,7 @@ def shipped(
     customer_user,
 ):
     """A phone bought by ``customer_user`` and shipped; the app ``app`` may verify."""
-    configure_otp(channel_USD, threshold="300", allowed_apps=app.name)
+    configure_otp(channel_USD, threshold="300", allowed_apps=str(app.pk))
     order = complete_checkout(
         make_checkout(channel_USD, [(catalog.phone, 1)], user=customer_user)
     )
@@ -148,6 +148,7 @@ CHANNEL_KEY = "channel-own-key-" + "0123456789abcdef" * 2
 
 @pytest.fixture
 def keyed_order(
+    settings,
     channel_USD,
     configure_otp,
     app,
@@ -157,9 +158,10 @@ def keyed_order(
     fulfill,
     customer_user,
 ):
-    """An order of a channel whose configuration carries its own key."""
+    """An order of a channel whose configuration names its own key set."""
+    settings.DELIVERY_OTP_CHANNEL_KEYS = {"us-2026": [CHANNEL_KEY]}
     configure_otp(
-        channel_USD, threshold="300", allowed_apps=str(app.pk), current_key=CHANNEL_KEY
+        channel_USD, threshold="300", allowed_apps=str(app.pk), key_set="us-2026"
     )
     order = complete_checkout(
         make_checkout(channel_USD, [(catalog.phone, 1)], user=customer_user)

@@ -1,19 +1,27 @@
 """Installing and configuring the plugin as a shop owner does: entry point, Dashboard
-(GraphQL ``pluginUpdate`` / ``plugin``), field-level errors, masked keys."""
+(GraphQL ``pluginUpdate`` / ``plugin``), field-level errors, keys kept out of the
+database, apps stored by ID."""
 
 from __future__ import annotations
 
 import importlib.metadata
+import json
+import logging
 
+import pytest
 from django.conf import settings as django_settings
+from saleor.app.models import App
+from saleor.graphql.tests.fixtures import ApiClient
 from saleor.graphql.tests.utils import get_graphql_content
 from saleor.plugins.manager import get_plugins_manager
 from saleor.plugins.models import PluginConfiguration
 
+from saleor_delivery_otp import codes, service
 from saleor_delivery_otp import constants as c
+from saleor_delivery_otp.exceptions import ConfigurationError
 from saleor_delivery_otp.plugin import DeliveryOTPPlugin
 
-from .fixtures import PLUGIN_PATH, global_id
+from .fixtures import PLUGIN_PATH, TEST_KEY, codes_of, global_id
 
 PLUGIN_UPDATE = """
 mutation pluginUpdate($id: ID!, $channel: ID, $active: Boolean,
@@ -107,7 +115,7 @@ def test_plugin_update_with_bad_values_gives_field_level_errors_and_saves_nothin
             c.PARCEL_RULE: "every_box",
             c.EMAIL_MODE: "sms",
             c.CATEGORY_SLUGS: "no-such-category",
-            c.CURRENT_KEY: "short-key-1234",
+            c.KEY_SET: KEY,
         },
     )
 
@@ -118,10 +126,14 @@ def test_plugin_update_with_bad_values_gives_field_level_errors_and_saves_nothin
         c.MAX_ATTEMPTS,
         c.PARCEL_RULE,
         c.EMAIL_MODE,
-        c.CURRENT_KEY,
+        c.KEY_SET,
     }
     assert errors[c.CODE_LENGTH] == "Enter a whole number from 4 to 10."
-    assert "short-key-1234" not in str(data)
+    assert errors[c.KEY_SET] == (
+        "This looks like a key: put the key in DELIVERY_OTP_CHANNEL_KEYS in the "
+        "server's settings, name it here."
+    )
+    assert KEY not in str(data)
     assert {error["code"] for error in data["pluginsErrors"]} == {"INVALID"}
     assert data["plugin"] is None
     # Saleor creates the channel's row before it validates; none of the bad values
@@ -150,9 +162,11 @@ def test_unknown_category_slug_is_refused(plugins_staff, channel_USD, category):
     ]
 
 
-def test_good_values_are_saved_and_keys_are_shown_masked(
-    plugins_staff, channel_USD, category
+def test_good_values_are_saved_with_apps_as_ids_and_the_key_set_by_name(
+    settings, plugins_staff, channel_USD, category, app
 ):
+    settings.DELIVERY_OTP_CHANNEL_KEYS = {"us-2026": [KEY, OLD_KEY]}
+    courier = App.objects.create(name="Courier app", is_active=True)
     data = _update(
         plugins_staff,
         channel_USD,
@@ -162,9 +176,8 @@ def test_good_values_are_saved_and_keys_are_shown_masked(
             c.PARCEL_RULE: "parcel_value",
             c.CODE_LENGTH: "8",
             c.EMAIL_MODE: "single",
-            c.ALLOWED_APPS: "Courier app, 17",
-            c.CURRENT_KEY: KEY,
-            c.PREVIOUS_KEYS: OLD_KEY,
+            c.ALLOWED_APPS: f"courier APP, {app.pk}",
+            c.KEY_SET: "us-2026",
         },
     )
 
@@ -175,7 +188,8 @@ def test_good_values_are_saved_and_keys_are_shown_masked(
     assert stored.active is True
     values = {item["name"]: item["value"] for item in stored.configuration}
     assert values[c.THRESHOLD] == "299.99"
-    assert values[c.CURRENT_KEY] == KEY
+    assert values[c.ALLOWED_APPS] == f"{courier.pk}, {app.pk}"
+    assert values[c.KEY_SET] == "us-2026"
     assert values[c.EMAIL_MODE] == "single"
 
     plugin = get_plugins_manager(allow_replica=False).get_plugin(
@@ -184,34 +198,161 @@ def test_good_values_are_saved_and_keys_are_shown_masked(
     config = plugin.channel_config
     assert config.rules.length == 8
     assert str(config.policy.parcel_rule) == "parcel_value"
-    assert config.policy.thresholds == {"USD": config.policy.thresholds["USD"]}
     assert str(config.policy.thresholds["USD"]) == "299.99"
     assert config.keys == (KEY, OLD_KEY)
-
-    (shown,) = data["plugin"]["channelConfigurations"]
-    shown_values = {item["name"]: item for item in shown["configuration"]}
-    assert shown_values[c.CURRENT_KEY]["value"] == "WXYZ"
-    assert shown_values[c.CURRENT_KEY]["type"] == "SECRET"
-    assert shown_values[c.PREVIOUS_KEYS]["value"] == "ABCD"
-    assert shown_values[c.PREVIOUS_KEYS]["type"] == "SECRETMULTILINE"
-    assert KEY not in str(data) and OLD_KEY not in str(data)
+    assert config.app_ids == {str(courier.pk), str(app.pk)}
 
 
-def test_plugin_query_never_shows_the_keys(plugins_staff, channel_USD, configure_otp):
-    configure_otp(channel_USD, current_key=KEY, previous_keys=OLD_KEY)
+def test_a_database_dump_opens_no_code(
+    settings, plugins_staff, channel_USD, catalog, make_checkout, complete_checkout
+):
+    """Everything Saleor's database holds, the plugin configuration included,
+    opens no code: the channel's keys are in the settings, under a name."""
+    settings.DELIVERY_OTP_CHANNEL_KEYS = {"us-2026": [KEY]}
+    # Also what an earlier version took: a key typed into the Dashboard.
+    data = _update(
+        plugins_staff,
+        channel_USD,
+        {c.THRESHOLD: "300", c.KEY_SET: "us-2026", "currentKey": OLD_KEY},
+    )
+    assert data["errors"] == []
+    order = complete_checkout(make_checkout(channel_USD, [(catalog.phone, 1)]))
+    (record,) = codes_of(order)
 
-    response = plugins_staff.post_graphql(PLUGIN_QUERY, {"id": c.PLUGIN_ID})
-    content = get_graphql_content(response)
+    dump = json.dumps(list(PluginConfiguration.objects.values()), default=str)
+    leaked = KEY in dump or OLD_KEY in dump
+    assert not leaked, "a key is in Saleor's database"
+    candidates = {
+        item["value"]
+        for row in PluginConfiguration.objects.all()
+        for item in row.configuration
+        if isinstance(item.get("value"), str)
+        and len(item["value"]) >= codes.MIN_KEY_CHARS
+    }
+    for candidate in candidates:
+        with pytest.raises(ConfigurationError):
+            codes.Keyring([candidate]).open(record.id, record.key_id, record.sealed)
+    # The channel's own key protects it, from the settings.
+    assert record.key_id == codes.key_id_for(KEY.encode())
 
-    assert KEY not in response.content.decode()
-    assert OLD_KEY not in response.content.decode()
-    plugin = content["data"]["plugin"]
-    assert plugin["name"] == c.PLUGIN_NAME
-    (channel_config,) = [
-        conf
-        for conf in plugin["channelConfigurations"]
-        if conf["channel"]["slug"] == channel_USD.slug
+
+def test_an_unknown_key_set_is_refused_on_its_field(
+    settings, plugins_staff, channel_USD
+):
+    settings.DELIVERY_OTP_CHANNEL_KEYS = {"us-2026": [KEY]}
+
+    data = _update(plugins_staff, channel_USD, {c.KEY_SET: "eu-2026"})
+
+    assert data["errors"] == [
+        {
+            "field": c.KEY_SET,
+            "message": "DELIVERY_OTP_CHANNEL_KEYS has no key set of that name (its "
+            "sets: us-2026).",
+        }
     ]
-    values = {item["name"]: item["value"] for item in channel_config["configuration"]}
-    assert values[c.CURRENT_KEY] == "WXYZ"
-    assert values[c.PREVIOUS_KEYS] == "ABCD"
+
+
+def test_keys_stored_by_an_earlier_version_are_never_used_and_go_once_moved(
+    settings,
+    caplog,
+    plugins_staff,
+    channel_USD,
+    configure_otp,
+    catalog,
+    make_checkout,
+    complete_checkout,
+):
+    stored = configure_otp(channel_USD, threshold="300")
+    stored.configuration += [
+        {"name": "currentKey", "value": KEY},
+        {"name": "previousKeys", "value": OLD_KEY},
+    ]
+    stored.save(update_fields=["configuration"])
+    caplog.set_level(logging.ERROR)
+
+    order = complete_checkout(make_checkout(channel_USD, [(catalog.phone, 1)]))
+
+    (record,) = codes_of(order)
+    assert record.key_id == codes.key_id_for(TEST_KEY.encode())
+    assert f"Channel {channel_USD.slug} still stores delivery-code keys" in caplog.text
+    assert "move them into a key set of DELIVERY_OTP_CHANNEL_KEYS" in caplog.text
+    assert KEY not in caplog.text and OLD_KEY not in caplog.text
+
+    # Saving keeps them while they exist nowhere else, deletes them once moved.
+    assert _update(plugins_staff, channel_USD, {c.CODE_LENGTH: "7"})["errors"] == []
+    stored.refresh_from_db()
+    assert KEY in json.dumps(stored.configuration)
+    settings.DELIVERY_OTP_CHANNEL_KEYS = {"us-2026": [KEY, OLD_KEY]}
+    data = _update(plugins_staff, channel_USD, {c.KEY_SET: "us-2026"})
+    assert data["errors"] == []
+    stored.refresh_from_db()
+    dumped = json.dumps(stored.configuration)
+    assert KEY not in dumped and OLD_KEY not in dumped
+    assert "currentKey" not in dumped
+
+
+def test_app_names_are_refused_unless_they_name_exactly_one_app(
+    plugins_staff, channel_USD
+):
+    first = App.objects.create(name="Acme Courier", is_active=True)
+    second = App.objects.create(name="acme courier", is_active=False)
+
+    ambiguous = _update(plugins_staff, channel_USD, {c.ALLOWED_APPS: "ACME courier"})
+    unknown = _update(plugins_staff, channel_USD, {c.ALLOWED_APPS: "DHL, 99999"})
+
+    assert ambiguous["errors"] == [
+        {
+            "field": c.ALLOWED_APPS,
+            "message": f"2 apps are named 'ACME courier' (IDs {first.pk}, "
+            f"{second.pk}): enter the ID of the one allowed.",
+        }
+    ]
+    assert unknown["errors"] == [
+        {
+            "field": c.ALLOWED_APPS,
+            "message": "No app is named 'DHL'. No app has the ID 99999.",
+        }
+    ]
+
+
+VERIFY = """
+mutation verify($fulfillment: ID, $code: String!) {
+  deliveryCodeVerify(fulfillmentId: $fulfillment, code: $code) {
+    accepted errors { code }
+  }
+}
+"""
+
+
+def test_of_two_apps_named_alike_only_the_listed_id_verifies(
+    plugins_staff,
+    channel_USD,
+    catalog,
+    make_checkout,
+    complete_checkout,
+    fulfill,
+):
+    courier = App.objects.create(name="Acme Courier", is_active=True)
+    data = _update(
+        plugins_staff, channel_USD, {c.THRESHOLD: "300", c.ALLOWED_APPS: "Acme Courier"}
+    )
+    assert data["errors"] == []
+    # Installed later, by anyone who may install apps, with no permission at all.
+    lookalike = App.objects.create(name="acme courier", is_active=True)
+    order = complete_checkout(make_checkout(channel_USD, [(catalog.phone, 1)]))
+    (parcel,) = fulfill(order, {catalog.phone: 1})
+    (record,) = codes_of(order)
+    variables = {
+        "fulfillment": global_id("Fulfillment", parcel.pk),
+        "code": service.open_code(record),
+    }
+    route = f"/plugins/{c.PLUGIN_ID}/graphql/"
+
+    refused = ApiClient(app=lookalike, api_path=route).post_graphql(VERIFY, variables)
+    accepted = ApiClient(app=courier, api_path=route).post_graphql(VERIFY, variables)
+
+    assert refused.json()["data"]["deliveryCodeVerify"] == {
+        "accepted": False,
+        "errors": [{"code": "PERMISSION_DENIED"}],
+    }
+    assert accepted.json()["data"]["deliveryCodeVerify"]["accepted"] is True

@@ -195,3 +195,25 @@ def test_code_email_goes_through_the_channels_user_emails_smtp_server(
     assert ours[0]["From"] == "Example Shop <shop@example.com>"
     assert ours[0]["To"] == order.get_customer_email()
     assert not any(code in message.body for message in mail.outbox)
+    # The e-mail names the shop as its From line does, not by Saleor's default
+    # site name, and the phone (whose only variant Saleor named after it) once.
+    text = ours[0].get_body(preferencelist=("plain",)).get_content()
+    html = ours[0].get_body(preferencelist=("html",)).get_content()
+    for body in (text, html):
+        assert "Example Shop" in body
+        assert "Saleor e-commerce" not in body
+        assert "Phone X" in body and "Phone X (Phone X)" not in body
+
+
+def test_without_a_sender_name_the_e_mail_names_the_shop_by_its_site_name(
+    channel_USD, configure_otp, catalog, make_checkout, complete_checkout, site_settings
+):
+    site = site_settings.site
+    site.name = "Negozio Roma"
+    site.save(update_fields=["name"])
+    configure_otp(channel_USD, threshold="300")
+
+    complete_checkout(make_checkout(channel_USD, [(catalog.phone, 1)]))
+
+    (message,) = mail.outbox
+    assert "Negozio Roma" in _bodies(message)

@@ -8,18 +8,30 @@ threshold is always in the channel's currency). The catalog: a 350 USD phone and
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.core import mail
+from saleor.app.models import App
+from saleor.core.models import EventDelivery
 from saleor.order import FulfillmentStatus, OrderEvents, OrderStatus
+from saleor.order.models import Fulfillment
 from saleor.plugins.manager import get_plugins_manager
+from saleor.webhook.event_types import WebhookEventAsyncType
+from saleor.webhook.models import Webhook, WebhookEvent
+from saleor.webhook.transport.asynchronous.transport import (
+    send_webhook_request_async,
+)
 
-from saleor_delivery_otp import service
+from saleor_delivery_otp import saleor_host, service
 from saleor_delivery_otp.audit import Actor, ActorKind
+from saleor_delivery_otp.constants import FULFILLMENT_STATUS_METADATA_KEY as STATUS_KEY
 from saleor_delivery_otp.models import CodeScope, CodeStatus, DeliveryCode
 
 from .fixtures import CUSTOMER_EMAIL, codes_of, global_id
 
 COURIER = Actor(ActorKind.APP, "7", "Courier app")
+WEBHOOK_PLUGIN = "saleor.plugins.webhook.plugin.WebhookPlugin"
 
 APPROVE = """
 mutation approve($id: ID!) {
@@ -344,6 +356,104 @@ def test_tracking_number_lets_the_courier_verify(
         channels=[shop.slug],
     )
     assert result.accepted
+
+
+def test_a_status_written_while_saleor_updates_tracking_survives_its_save(
+    shop,
+    catalog,
+    make_checkout,
+    complete_checkout,
+    fulfill,
+    staff_mutation,
+    monkeypatch,
+):
+    """orderFulfillmentUpdateTracking loads the fulfillment, then saves the whole
+    row with the metadata it loaded. A courier's verification whose status lands
+    in between must not be taken back."""
+    order = complete_checkout(make_checkout(shop, [(catalog.phone, 1)]))
+    (parcel,) = fulfill(order, {catalog.phone: 1})
+    (record,) = codes_of(order)
+    assert Fulfillment.objects.get(pk=parcel.pk).metadata[STATUS_KEY] == "active"
+    saleor_save = Fulfillment.save
+
+    def verified_between_load_and_save(self, *args, **kwargs):
+        # Saleor loaded the row; the follow-up of a verification writes now.
+        monkeypatch.setattr(Fulfillment, "save", saleor_save)
+        assert service.verify(
+            service.Lookup(fulfillment_id=parcel.pk),
+            service.open_code(record),
+            COURIER,
+            channels=[shop.slug],
+        ).accepted
+        saleor_host.set_parcel_status(parcel.pk, CodeStatus.VERIFIED)
+        assert self.metadata[STATUS_KEY] == "active"  # what Saleor is about to save
+        return saleor_save(self, *args, **kwargs)
+
+    monkeypatch.setattr(Fulfillment, "save", verified_between_load_and_save)
+    data = staff_mutation(
+        UPDATE_TRACKING, {"id": global_id("Fulfillment", parcel.pk), "tracking": "T1"}
+    )
+
+    assert data["orderFulfillmentUpdateTracking"]["errors"] == []
+    parcel.refresh_from_db()
+    assert parcel.tracking_number == "T1"
+    assert parcel.metadata[STATUS_KEY] == "verified"
+
+
+@pytest.fixture
+def metadata_webhook(settings, permission_manage_orders, monkeypatch):
+    """An app that mirrors orders, subscribed to FULFILLMENT_METADATA_UPDATED
+    through Saleor's webhook plugin; deliveries are recorded, not sent."""
+    settings.PLUGINS = [*settings.PLUGINS, WEBHOOK_PLUGIN]
+    mirror = App.objects.create(name="Order mirror", is_active=True)
+    mirror.permissions.add(permission_manage_orders)
+    webhook = Webhook.objects.create(
+        app=mirror, target_url="https://mirror.example.com/hook"
+    )
+    WebhookEvent.objects.create(
+        webhook=webhook, event_type=WebhookEventAsyncType.FULFILLMENT_METADATA_UPDATED
+    )
+    monkeypatch.setattr(
+        send_webhook_request_async, "apply_async", lambda *args, **kwargs: None
+    )
+    return webhook
+
+
+def metadata_deliveries(webhook) -> list[dict]:
+    return [
+        json.loads(delivery.payload.get_payload())
+        for delivery in EventDelivery.objects.filter(
+            webhook=webhook,
+            event_type=WebhookEventAsyncType.FULFILLMENT_METADATA_UPDATED,
+        ).order_by("pk")
+    ]
+
+
+def test_each_status_change_is_announced_as_saleors_metadata_event(
+    shop,
+    catalog,
+    make_checkout,
+    complete_checkout,
+    fulfill,
+    metadata_webhook,
+    django_capture_on_commit_callbacks,
+):
+    order = complete_checkout(make_checkout(shop, [(catalog.phone, 1)]))
+    (parcel,) = fulfill(order, {catalog.phone: 1})
+
+    (issued,) = metadata_deliveries(metadata_webhook)
+    with django_capture_on_commit_callbacks(execute=True):
+        saleor_host.set_parcel_status(parcel.pk, CodeStatus.ACTIVE)  # no change
+        saleor_host.set_parcel_status(parcel.pk, CodeStatus.VERIFIED)
+
+    first, second = metadata_deliveries(metadata_webhook)
+    assert first == issued
+    # Saleor's own payload of the event names the object; apps read it after.
+    assert [delivery[0]["id"] for delivery in (first, second)] == [
+        global_id("Fulfillment", parcel.pk)
+    ] * 2
+    parcel.refresh_from_db()
+    assert parcel.metadata[STATUS_KEY] == "verified"
 
 
 def test_fulfillment_cancel_revokes_that_parcel_only(
