@@ -45,6 +45,7 @@ CONFIRMATION_HTML: Final = "confirmationHtml"
 CONFIRMATION_TEXT: Final = "confirmationText"
 CURRENT_KEY: Final = "currentKey"
 PREVIOUS_KEYS: Final = "previousKeys"
+DRIVER_PHONE: Final = "driverPhone"
 
 # Values as the Dashboard stores them: strings.
 DEFAULTS: Final[dict[str, str]] = {
@@ -72,6 +73,7 @@ DEFAULTS: Final[dict[str, str]] = {
     CONFIRMATION_TEXT: "",
     CURRENT_KEY: "",
     PREVIOUS_KEYS: "",
+    DRIVER_PHONE: "",
 }
 
 # Bounds the configuration accepts. Code length and attempts follow the engine

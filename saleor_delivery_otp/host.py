@@ -24,6 +24,8 @@ class RequestorKind(enum.StrEnum):
     CUSTOMER = "customer"
     STAFF = "staff"
     APP = "app"
+    # A shop's own driver, by a driver key (see drivers.py), whatever the host.
+    DRIVER = "driver"
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,8 @@ class Requestor:
     # list of apps allowed to verify.)
     can_manage_orders: bool = False
     # The channels this staff member may act in (Saleor's permission groups with
-    # restrictedAccessToChannels); None means every channel.
+    # restrictedAccessToChannels); None means every channel. For a driver: the
+    # channels of the driver's key.
     channels: frozenset[str] | None = None
 
     @property
@@ -47,6 +50,7 @@ class Requestor:
             RequestorKind.CUSTOMER: ActorKind.CUSTOMER,
             RequestorKind.STAFF: ActorKind.STAFF,
             RequestorKind.APP: ActorKind.APP,
+            RequestorKind.DRIVER: ActorKind.DRIVER,
         }.get(self.kind, ActorKind.SYSTEM)
         return Actor(kind, self.identifier, self.name)
 
@@ -73,6 +77,8 @@ class ChannelSettings:
     rules: CodeRules
     # Apps (by id) allowed to verify codes in this channel.
     verifying_apps: frozenset[str] = frozenset()
+    # The number a driver calls when a code is locked ("Shop phone for drivers").
+    shop_phone: str = ""
 
 
 class Host(Protocol):
@@ -123,7 +129,8 @@ def verifying_channels(
     """The channels whose parcels this caller may verify; empty when none.
 
     Staff with MANAGE_ORDERS verify everywhere; an app only where the channel's
-    configuration lists it. ``channel`` narrows it to the channel of the URL.
+    configuration lists it; a driver in its key's channels. ``channel`` narrows it
+    to the channel of the URL.
     """
     candidates = [channel] if channel is not None else list(host.active_channels())
     allowed = []
@@ -131,9 +138,22 @@ def verifying_channels(
         settings = host.channel_settings(slug)
         if settings is None:
             continue
-        if is_staff(requestor) or (
-            requestor.kind is RequestorKind.APP
-            and requestor.identifier in settings.verifying_apps
+        if (
+            is_staff(requestor)
+            or (
+                requestor.kind is RequestorKind.APP
+                and requestor.identifier in settings.verifying_apps
+            )
+            or _driver_in(requestor, slug)
         ):
             allowed.append(slug)
     return tuple(allowed)
+
+
+def _driver_in(requestor: Requestor, channel: str) -> bool:
+    """A driver key works in the channels it was issued for, never beyond."""
+    return (
+        requestor.kind is RequestorKind.DRIVER
+        and requestor.channels is not None
+        and channel in requestor.channels
+    )

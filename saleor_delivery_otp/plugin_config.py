@@ -207,6 +207,12 @@ FIELDS: Mapping[str, FieldSpec] = {
         "Optional. Keys that protected earlier codes, one per line. They still "
         "verify and display those codes; they never issue new ones.",
     ),
+    c.DRIVER_PHONE: FieldSpec(
+        FieldKind.STRING,
+        "Shop phone for drivers",
+        "Shown on the driver's page when a code locks: the number your drivers "
+        "call, e.g. +39 02 1234 5678. Empty: the page says to call the shop.",
+    ),
 }
 
 SECRET_FIELDS = frozenset(
@@ -265,6 +271,8 @@ class ChannelConfig:
     # Current key first, then previous keys; empty means DELIVERY_OTP_KEYS.
     keys: tuple[str, ...] = field(default=(), repr=False)
     email: EmailSettings = field(default_factory=EmailSettings)
+    # The number the driver's page shows when a code locks.
+    driver_phone: str = ""
 
     def keyring(self) -> Keyring | None:
         """The channel's own keyring, or None to use the server's keys."""
@@ -359,6 +367,7 @@ def parse(values: Mapping[str, object], *, currency: str) -> ChannelConfig:
         allowed_apps=parsed[c.ALLOWED_APPS],
         keys=tuple(dict.fromkeys(keys)),
         email=email,
+        driver_phone=parsed[c.DRIVER_PHONE],
     )
 
 
@@ -547,6 +556,19 @@ def _template(value: object) -> str:
     return value
 
 
+_PHONE = re.compile(r"\+?[0-9][0-9 ()./-]{2,38}")
+
+
+def _phone(value: object) -> str:
+    text = _text(value)
+    if text and not _PHONE.fullmatch(text):
+        raise _Bad(
+            "Enter a phone number of digits, spaces and + ( ) - . /, e.g. "
+            "+39 02 1234 5678."
+        )
+    return text
+
+
 _PARSERS: Mapping[str, _Parser] = {
     c.THRESHOLD: _threshold,
     c.CATEGORY_SLUGS: _slugs,
@@ -572,6 +594,7 @@ _PARSERS: Mapping[str, _Parser] = {
     c.CONFIRMATION_TEXT: _template,
     c.CURRENT_KEY: _current_key,
     c.PREVIOUS_KEYS: _previous_keys,
+    c.DRIVER_PHONE: _phone,
 }
 
 

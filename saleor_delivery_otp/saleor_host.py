@@ -743,6 +743,7 @@ class SaleorHost:
                 else ChannelSettings(
                     rules=config.rules,
                     verifying_apps=_app_ids(config.allowed_apps),
+                    shop_phone=config.driver_phone,
                 )
             )
         return self._settings[channel]

@@ -24,6 +24,8 @@ RULES = CodeRules(
     resend_daily_cap=5,
 )
 
+SHOP_PHONE = "+39 02 9876 5432"
+
 TOKENS = {
     "customer-token": Requestor(
         RequestorKind.CUSTOMER, "7", "Anna", "anna@example.com"
@@ -48,7 +50,7 @@ class MemoryHost:
     orders: dict[uuid.UUID, OrderFacts] = field(default_factory=dict)
     channels: dict[str, ChannelSettings] = field(
         default_factory=lambda: {
-            "eu": ChannelSettings(RULES, frozenset({"17"})),
+            "eu": ChannelSettings(RULES, frozenset({"17"}), shop_phone=SHOP_PHONE),
             "us": ChannelSettings(RULES, frozenset({"21"})),
         }
     )

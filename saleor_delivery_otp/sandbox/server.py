@@ -51,6 +51,8 @@ def set_up(data_dir: Path) -> tuple[SandboxHost, bool]:
 
         host.shop.save(data_dir)
         seed(host)
+    # Also for a shop made before the driver's page existed.
+    host.ensure_driver_key()
     return host, new
 
 
