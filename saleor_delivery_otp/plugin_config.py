@@ -556,7 +556,7 @@ def _template(value: object) -> str:
     return value
 
 
-_PHONE = re.compile(r"\+?[0-9][0-9 ()./-]{2,38}")
+_PHONE = re.compile(r"\+?[0-9(][0-9 ()./-]{2,38}")
 
 
 def _phone(value: object) -> str:

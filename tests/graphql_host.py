@@ -36,6 +36,14 @@ TOKENS = {
     "staff-token": Requestor(
         RequestorKind.STAFF, "5", "Sam", "sam@example.com", can_manage_orders=True
     ),
+    "eu-staff-token": Requestor(
+        RequestorKind.STAFF,
+        "9",
+        "Eve",
+        "eve@example.com",
+        can_manage_orders=True,
+        channels=frozenset({"eu"}),
+    ),
     "staff-without-permission": Requestor(
         RequestorKind.STAFF, "6", "Pat", "pat@example.com"
     ),

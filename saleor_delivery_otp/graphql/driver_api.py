@@ -171,8 +171,9 @@ class DeliveryCodeResendToCustomer(DeliveryCodeMutation):
     requested = graphene.Boolean(
         required=True,
         description=(
-            "Always true once the caller may ask: whether an e-mail went out is "
-            "not said, so the answer never tells whether the parcel exists."
+            "True whenever the caller may ask (false with an error otherwise): "
+            "whether an e-mail went out is not said, so the answer never tells "
+            "whether the parcel exists."
         ),
     )
 
@@ -183,6 +184,13 @@ class DeliveryCodeResendToCustomer(DeliveryCodeMutation):
         tracking_number = graphene.String(
             description="The parcel, by its tracking number."
         )
+
+    @classmethod
+    def mutate(cls, root: Any, info: Any, **data: Any) -> Any:
+        result = super().mutate(root, info, **data)
+        if result.requested is None:
+            result.requested = False
+        return result
 
     class Meta:
         description = (
