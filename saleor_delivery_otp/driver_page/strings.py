@@ -1,6 +1,7 @@
 """What the driver's page says, in English and Italian.
 
-``{name}``, ``{n}`` and ``{phone}`` are filled in by the page's script.
+``{name}``, ``{n}``, ``{phone}`` and ``{tracking}`` are filled in by the page's
+script.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ STRINGS: Final[dict[str, dict[str, str]]] = {
             "nothing."
         ),
         "working": "Checking…",
+        "parcel": "Parcel {tracking}",
         "handed_over": "Handed over",
         "handed_over_detail": "The code is right: hand the parcel over.",
         "wrong": "Wrong code",
@@ -78,6 +80,7 @@ STRINGS: Final[dict[str, dict[str, str]]] = {
             "un giorno, non invia nulla."
         ),
         "working": "Verifica in corso…",
+        "parcel": "Pacco {tracking}",
         "handed_over": "Consegnato",
         "handed_over_detail": "Il codice è giusto: consegna il pacco.",
         "wrong": "Codice errato",

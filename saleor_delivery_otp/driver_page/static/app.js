@@ -62,13 +62,19 @@
   }
 
   // One answer at a time, in the live region: a screen reader reads it out.
-  function say(kind, title, detail, phone) {
+  function say(kind, title, detail, phone, tracking) {
     answer.className = "answer " + kind;
     answer.textContent = "";
     var heading = document.createElement("p");
     heading.className = "verdict";
     heading.textContent = title;
     answer.appendChild(heading);
+    if (tracking) {
+      var parcel = document.createElement("p");
+      parcel.className = "parcel";
+      parcel.textContent = fill(T.parcel, { tracking: tracking });
+      answer.appendChild(parcel);
+    }
     if (detail) {
       var more = document.createElement("p");
       more.textContent = detail;
@@ -81,6 +87,8 @@
       link.textContent = fill(T.call, { phone: phone });
       answer.appendChild(link);
     }
+    // On a small screen the answer may be below the fold: bring it up.
+    if (answer.scrollIntoView) { answer.scrollIntoView({ block: "nearest" }); }
   }
 
   function clearAnswer() {
@@ -176,7 +184,7 @@
       var result = data.deliveryCodeVerify;
       if (refusedBy(result.errors)) { return; }
       if (result.accepted) {
-        say("handed-over", T.handed_over, T.handed_over_detail);
+        say("handed-over", T.handed_over, T.handed_over_detail, null, tracking);
         $("tracking").value = "";
       } else if (result.attemptsLeft > 0) {
         say(
@@ -185,14 +193,17 @@
           (result.attemptsLeft === 1
             ? T.attempts_left_one
             : fill(T.attempts_left_many, { n: result.attemptsLeft })) +
-            " " + T.wrong_detail
+            " " + T.wrong_detail,
+          null,
+          tracking
         );
       } else {
         say(
           "locked",
           T.locked,
           shopPhone ? T.locked_detail_phone : T.locked_detail,
-          shopPhone
+          shopPhone,
+          tracking
         );
       }
     }).catch(failed).then(function () {
