@@ -67,7 +67,7 @@ def door(parcels):
 
 @pytest.fixture
 def page(browser, live_server):
-    return phone.DriverPage(browser, f"{live_server.url}/plugins/global/driver/")
+    return phone.TestedPage(browser, f"{live_server.url}/plugins/global/driver/")
 
 
 def no_secrets(page, *secrets):
@@ -306,7 +306,7 @@ def test_the_page_in_the_sandbox(browser, sandbox):
     mails = len(list((data / "mail").glob("*.eml")))
     with urllib.request.urlopen(url) as response:
         assert "default-src 'none'" in response.headers["Content-Security-Policy"]
-    page = phone.DriverPage(browser, url).open()
+    page = phone.TestedPage(browser, url).open()
 
     page.sign_in(key)
     wrong = page.check("SBX-1001-1", wrong_code(code))
@@ -327,3 +327,22 @@ def test_the_page_in_the_sandbox(browser, sandbox):
     shop = (data / "shop.json").read_text()
     assert "accepted by driver Dario: handed over." in shop
     assert Path(data / "delivery-otp.sqlite3").exists()
+
+
+def test_the_story_through_the_page(browser):
+    result = subprocess.run(
+        [sys.executable, "-m", "saleor_delivery_otp.cli", "story", "--through-page"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=environment(),
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    assert "signs in\n   Signed in as Dario" in out
+    assert "the page says: Wrong code | Parcel SBX-1001-1 | 4 attempts left." in out
+    assert "the page says: Handed over | Parcel SBX-1001-1" in out
+    assert "not handed over: a code works once" in out
+    assert "Story complete: every step as expected." in out
