@@ -41,8 +41,8 @@ _SLUG = re.compile(r"[-.\w]{1,255}")
 _KEY = re.compile(r"dk_([0-9a-f]{8})_([A-Za-z0-9_-]{43})")
 
 
-def digest_of(key: str) -> str:
-    return hashlib.sha256(key.encode("ascii")).hexdigest()
+def digest_of(key: str) -> bytes:
+    return hashlib.sha256(key.encode("ascii")).digest()
 
 
 def _name(value: object) -> str:
@@ -102,9 +102,15 @@ def manageable_by(record: DriverKey, channels: Iterable[str] | None) -> bool:
     return channels is None or set(record.channel_list) <= set(channels)
 
 
+def is_driver_key(token: str) -> bool:
+    """Has the shape of a driver key: no other token does (Saleor's App tokens
+    are letters and digits, its JWTs start with ``eyJ``)."""
+    return len(token) <= MAX_KEY_CHARS and _KEY.fullmatch(token) is not None
+
+
 def authenticate(key: str, *, now: datetime | None = None) -> DriverKey | None:
     """The live key behind this text, or None (unknown, malformed or revoked)."""
-    if len(key) > MAX_KEY_CHARS or not _KEY.fullmatch(key):
+    if not is_driver_key(key):
         return None
     record = DriverKey.objects.filter(
         digest=digest_of(key), revoked_at__isnull=True
@@ -125,11 +131,11 @@ def authenticate(key: str, *, now: datetime | None = None) -> DriverKey | None:
 
 def requestor_from(request: Any) -> Requestor | None:
     """The driver behind ``Authorization: Bearer dk_...``; None for any other
-    token (the host authenticates those). A driver token that is unknown or
-    revoked is anonymous: refused like any stranger."""
+    token (the host authenticates those). A driver key that is unknown or
+    revoked is anonymous: refused like any stranger, from its next request on."""
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     token = token.strip()
-    if scheme.lower() != "bearer" or not token.startswith(KEY_PREFIX):
+    if scheme.lower() != "bearer" or not is_driver_key(token):
         return None
     record = authenticate(token)
     if record is None:

@@ -238,7 +238,8 @@ class DriverKey(models.Model):
     # the sandbox's SQLite and PostgreSQL, and read whole on every request anyway.
     channels = models.TextField()
     prefix = models.CharField(max_length=16)
-    digest = models.CharField(max_length=64, unique=True)
+    # SHA-256 of the whole key, looked up by equality (binary: no LIKE index).
+    digest = models.BinaryField(max_length=32, unique=True)
     created_at = models.DateTimeField(default=timezone.now)
     created_by = models.CharField(max_length=255, blank=True, default="")
     revoked_at = models.DateTimeField(null=True, blank=True)

@@ -105,7 +105,7 @@ def test_staff_issue_a_key_shown_once_and_stored_as_a_digest(client):
     assert key not in json.dumps(
         [str(value) for value in DriverKey.objects.values().get().values()]
     )
-    assert record.digest == drivers.digest_of(key)
+    assert bytes(record.digest) == drivers.digest_of(key)
     listed = gql(client, KEYS, token="staff-token")["data"]["deliveryDriverKeys"]
     assert [k["name"] for k in listed] == ["Marco"]
     assert key not in json.dumps(listed)
@@ -205,6 +205,9 @@ def test_driver_signs_in_and_sees_the_shop_phone(client, driver_key):
 
     assert me == {"name": "Marco", "channels": ["eu"], "shopPhone": SHOP_PHONE}
     assert gql(client, ME, token="courier-token")["data"]["deliveryDriver"] is None
+    # On another channel's route the key checks nothing: not signed in there.
+    elsewhere = gql(client, ME, token=driver_key, path="/plugins/channel/us/graphql/")
+    assert elsewhere["data"]["deliveryDriver"] is None
 
 
 def test_driver_verifies_and_is_named_on_the_audit_and_timeline(

@@ -68,12 +68,16 @@ class DeliveryDriver(graphene.ObjectType):
     channels = graphene.List(
         graphene.NonNull(graphene.String),
         required=True,
-        description="Slugs of the channels whose parcels the driver may check.",
+        description=(
+            "Slugs of the channels whose parcels the driver may check here: the "
+            "key's channels where delivery codes are active (on a channel's route, "
+            "that channel)."
+        ),
     )
     shop_phone = graphene.String(
         description=(
             "The shop's phone for drivers: the URL's channel's, else the first of "
-            "the driver's channels that has one; null if none is configured."
+            "the driver's channels (by slug) that has one; null if none does."
         )
     )
 
@@ -246,7 +250,10 @@ class DriverMutations(graphene.ObjectType):
 class DriverQueries(graphene.ObjectType):
     delivery_driver = graphene.Field(
         DeliveryDriver,
-        description="The driver of this request's driver key; null for anyone else.",
+        description=(
+            "The driver of this request's driver key, if it may check parcels on "
+            "this route; null for anyone else."
+        ),
     )
     delivery_driver_keys = graphene.List(
         graphene.NonNull(DeliveryDriverKey),
@@ -262,9 +269,15 @@ class DriverQueries(graphene.ObjectType):
         requestor = ctx.requestor
         if requestor.kind is not RequestorKind.DRIVER:
             return None
-        channels = sorted(requestor.channels or ())
+        # Signed in means: may check parcels here (on a channel's route, that
+        # channel must be one of the key's, with delivery codes active).
+        channels = sorted(
+            host_rules.verifying_channels(requestor, ctx.host, ctx.channel) or ()
+        )
+        if not channels:
+            return None
         phone = None
-        for slug in [ctx.channel] if ctx.channel is not None else channels:
+        for slug in channels:
             settings = ctx.host.channel_settings(slug)
             if settings is not None and settings.shop_phone:
                 phone = settings.shop_phone

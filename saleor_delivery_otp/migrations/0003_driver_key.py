@@ -25,7 +25,7 @@ class Migration(migrations.Migration):
                 ("name", models.CharField(max_length=100)),
                 ("channels", models.TextField()),
                 ("prefix", models.CharField(max_length=16)),
-                ("digest", models.CharField(max_length=64, unique=True)),
+                ("digest", models.BinaryField(max_length=32, unique=True)),
                 (
                     "created_at",
                     models.DateTimeField(default=django.utils.timezone.now),
