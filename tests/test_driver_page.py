@@ -223,6 +223,28 @@ def test_doorstep_resend_is_throttled_and_says_nothing_of_the_parcel(
     no_secrets(page, code, order.email)
 
 
+def test_offline_the_page_says_nothing_was_checked(page, door):
+    _, record, code, key = door
+    page.open().sign_in(key)
+    conditions = {"latency": 0, "downloadThroughput": -1, "uploadThroughput": -1}
+    page.browser.execute_cdp_cmd("Network.enable", {})
+    page.browser.execute_cdp_cmd(
+        "Network.emulateNetworkConditions", {"offline": True, **conditions}
+    )
+    try:
+        answer = page.check(TRACKING, code)
+    finally:
+        page.browser.execute_cdp_cmd(
+            "Network.emulateNetworkConditions", {"offline": False, **conditions}
+        )
+
+    assert answer == "error"
+    assert page.answer() == "No connection: nothing was checked. Try again."
+    assert page.element("code").get_attribute("value") == ""
+    record.refresh_from_db()
+    assert record.attempts == 0
+
+
 def test_keyboard_only(page, door):
     from selenium.webdriver.common.keys import Keys
 

@@ -55,7 +55,7 @@
       body: JSON.stringify({ query: query, variables: variables || {} })
     }).then(function (response) {
       return response.json().then(function (body) {
-        if (!body || !body.data) { throw new Error("api"); }
+        if (!body || !body.data) { throw new Error("no data"); }
         return body.data;
       });
     });
@@ -130,8 +130,10 @@
     });
   }
 
+  // fetch() rejects with a TypeError when the network is down; anything else is
+  // an answer the page could not use.
   function failed(error) {
-    say("error", error && error.message === "api" ? T.error_generic : T.error_network);
+    say("error", error instanceof TypeError ? T.error_network : T.error_generic);
   }
 
   // An error entry of a mutation: a refused key ends the session.
