@@ -222,7 +222,7 @@
     call(RESEND, { tracking: tracking }).then(function (data) {
       var result = data.deliveryCodeResendToCustomer;
       if (refusedBy(result.errors)) { return; }
-      say("info", T.resend_done);
+      say("info", T.resend_done, null, null, tracking);
     }).catch(failed).then(function () { busy(form, false); });
   });
 
