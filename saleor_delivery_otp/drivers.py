@@ -31,6 +31,8 @@ from .host import ANONYMOUS, Requestor, RequestorKind
 from .models import DriverKey
 
 KEY_PREFIX = "dk_"
+# How the audit trail and the order timeline name a driver: "driver Marco".
+DISPLAY_PREFIX = "driver "
 MAX_NAME_CHARS = 100
 MAX_CHANNELS = 50
 MAX_KEY_CHARS = 100
@@ -129,6 +131,11 @@ def authenticate(key: str, *, now: datetime | None = None) -> DriverKey | None:
     return record
 
 
+def name_of(requestor: Requestor) -> str:
+    """The driver's name as staff entered it."""
+    return requestor.name.removeprefix(DISPLAY_PREFIX)
+
+
 def requestor_from(request: Any) -> Requestor | None:
     """The driver behind ``Authorization: Bearer dk_...``; None for any other
     token (the host authenticates those). A driver key that is unknown or
@@ -143,6 +150,6 @@ def requestor_from(request: Any) -> Requestor | None:
     return Requestor(
         RequestorKind.DRIVER,
         str(record.pk),
-        f"driver {record.name}",
+        f"{DISPLAY_PREFIX}{record.name}",
         channels=frozenset(record.channel_list),
     )

@@ -283,7 +283,7 @@ class DriverQueries(graphene.ObjectType):
                 phone = settings.shop_phone
                 break
         return DeliveryDriver(
-            name=requestor.name.removeprefix("driver "),
+            name=drivers.name_of(requestor),
             channels=channels,
             shop_phone=phone,
         )
