@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed
 SALEOR_VENV ?= ../saleor-venv
 SALEOR_DB ?= postgres://postgres@127.0.0.1:5432/saleor
 
-.PHONY: sandbox story test lint format bench bench-timing saleor-test bench-saleor clean
+.PHONY: sandbox story test lint format bench bench-timing saleor-test bench-saleor driver-screenshots clean
 
 $(STAMP): setup.py constraints.txt
 	test -x $(PY) || "$$(./scripts/python312)" -m venv $(VENV)
@@ -44,6 +44,11 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
+
+# Renders docs/driver-page-*.png with the browser tests' Chromium (360 px wide).
+driver-screenshots: $(STAMP)
+	DELIVERY_OTP_WRITE_SCREENSHOTS=1 $(VENV)/bin/pytest -q tests/test_driver_page.py \
+		-k "wrong_code_right_code or locked_after"
 
 bench: $(STAMP)
 	$(PY) benchmarks/verify.py

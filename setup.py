@@ -25,7 +25,12 @@ setup(
     packages=find_packages(include=["saleor_delivery_otp", "saleor_delivery_otp.*"]),
     include_package_data=True,
     package_data={
-        "saleor_delivery_otp": ["emails/templates/**/*", "graphql/*.graphql"],
+        "saleor_delivery_otp": [
+            "emails/templates/**/*",
+            "graphql/*.graphql",
+            "driver_page/templates/*",
+            "driver_page/static/*",
+        ],
     },
     install_requires=[
         "Django>=5.2.17,<5.3",
@@ -46,6 +51,9 @@ setup(
             "hypothesis>=6.100",
             "redis>=5.2.1,<6",
             "aiosmtpd>=1.4.6,<2",
+            # Browser tests of the driver's page, with Debian's chromium and
+            # chromium-driver (never a downloaded browser).
+            "selenium>=4.51,<5",
         ],
         "lint": [
             "ruff>=0.12.12,<0.13",

@@ -71,8 +71,9 @@ def verifying_channels(
     """The channels whose parcels this caller may verify; empty when none.
 
     Staff with MANAGE_ORDERS verify in their accessible channels; an app only where
-    the channel's configuration lists it. ``channel`` narrows it to the channel of
-    the URL. Only channels where the plugin is on count.
+    the channel's configuration lists it; a driver in its key's channels.
+    ``channel`` narrows it to the channel of the URL. Only channels where the plugin
+    is on count.
     """
     candidates = [channel] if channel is not None else list(host.active_channels())
     allowed = []
@@ -80,9 +81,22 @@ def verifying_channels(
         settings = host.channel_settings(slug)
         if settings is None:
             continue
-        if staff_reaches(requestor, slug) or (
-            requestor.kind is RequestorKind.APP
-            and requestor.identifier in settings.verifying_apps
+        if (
+            staff_reaches(requestor, slug)
+            or (
+                requestor.kind is RequestorKind.APP
+                and requestor.identifier in settings.verifying_apps
+            )
+            or _driver_in(requestor, slug)
         ):
             allowed.append(slug)
     return tuple(allowed)
+
+
+def _driver_in(requestor: Requestor, channel: str) -> bool:
+    """A driver key works in the channels it was issued for, never beyond."""
+    return (
+        requestor.kind is RequestorKind.DRIVER
+        and requestor.channels is not None
+        and channel in requestor.channels
+    )

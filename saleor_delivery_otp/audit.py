@@ -11,6 +11,8 @@ class ActorKind(enum.StrEnum):
     STAFF = "staff"
     APP = "app"
     CUSTOMER = "customer"
+    # A shop's own driver, by a driver key (drivers.py).
+    DRIVER = "driver"
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,14 @@ def build_parser() -> argparse.ArgumentParser:
     story.add_argument(
         "--data-dir", type=Path, help="where to keep it (default: a temporary folder)"
     )
+    story.add_argument(
+        "--through-page",
+        action="store_true",
+        help=(
+            "play the door on the driver's page in the system's Chromium, as a "
+            "shop's own driver (needs chromium, chromium-driver and selenium)"
+        ),
+    )
     return parser
 
 
@@ -65,7 +73,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "sandbox":
         return run_sandbox(args.data_dir, args.port)
     with tempfile.TemporaryDirectory(prefix="delivery-otp-") as tmp:
-        return run_story(args.data_dir or Path(tmp) / "sandbox")
+        return run_story(
+            args.data_dir or Path(tmp) / "sandbox", through_page=args.through_page
+        )
 
 
 def run_sandbox(data_dir: Path, port: int) -> int:
@@ -91,8 +101,11 @@ def run_sandbox(data_dir: Path, port: int) -> int:
     return 0
 
 
-def run_story(data_dir: Path) -> int:
-    from .sandbox import server
+def run_story(data_dir: Path, *, through_page: bool = False) -> int:
+    from .sandbox import phone, server
+
+    if through_page and (reason := phone.missing()):
+        return _fail(f"--through-page needs a browser: {reason}.")
 
     http = server.bind(ADDRESS, 0, log_requests=False)
     with http:
@@ -107,7 +120,12 @@ def run_story(data_dir: Path) -> int:
         thread = threading.Thread(target=http.serve_forever, daemon=True)
         thread.start()
         try:
-            outcome = play(host, f"http://{ADDRESS}:{http.server_port}", print)
+            outcome = play(
+                host,
+                f"http://{ADDRESS}:{http.server_port}",
+                print,
+                through_page=through_page,
+            )
         finally:
             http.shutdown()
     return 0 if outcome.as_expected else 1

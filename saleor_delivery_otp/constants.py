@@ -47,6 +47,7 @@ KEY_SET: Final = "keySet"
 # Fields of earlier versions that held keys in the database. Stored values are
 # never used; their presence is logged until the configuration is saved again.
 LEGACY_KEY_FIELDS: Final = ("currentKey", "previousKeys")
+DRIVER_PHONE: Final = "driverPhone"
 
 # Values as the Dashboard stores them: strings.
 DEFAULTS: Final[dict[str, str]] = {
@@ -73,6 +74,7 @@ DEFAULTS: Final[dict[str, str]] = {
     CONFIRMATION_HTML: "",
     CONFIRMATION_TEXT: "",
     KEY_SET: "",
+    DRIVER_PHONE: "",
 }
 
 # Bounds the configuration accepts. Code length and attempts follow the engine

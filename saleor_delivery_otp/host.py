@@ -24,6 +24,8 @@ class RequestorKind(enum.StrEnum):
     CUSTOMER = "customer"
     STAFF = "staff"
     APP = "app"
+    # A shop's own driver, by a driver key (see drivers.py), whatever the host.
+    DRIVER = "driver"
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,8 @@ class Requestor:
     # list of apps allowed to verify.)
     can_manage_orders: bool = False
     # The channels this staff member may act in (Saleor's permission groups with
-    # restrictedAccessToChannels); None means every channel.
+    # restrictedAccessToChannels); None means every channel. For a driver: the
+    # channels of the driver's key.
     channels: frozenset[str] | None = None
 
     @property
@@ -47,6 +50,7 @@ class Requestor:
             RequestorKind.CUSTOMER: ActorKind.CUSTOMER,
             RequestorKind.STAFF: ActorKind.STAFF,
             RequestorKind.APP: ActorKind.APP,
+            RequestorKind.DRIVER: ActorKind.DRIVER,
         }.get(self.kind, ActorKind.SYSTEM)
         return Actor(kind, self.identifier, self.name)
 
@@ -79,6 +83,8 @@ class ChannelSettings:
     rules: CodeRules
     # Apps (by id) allowed to verify codes in this channel.
     verifying_apps: frozenset[str] = frozenset()
+    # The number a driver calls when a code is locked ("Shop phone for drivers").
+    shop_phone: str = ""
 
 
 class Host(Protocol):

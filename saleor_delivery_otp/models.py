@@ -223,3 +223,39 @@ class CodeEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} by {self.actor}"
+
+
+class DriverKey(models.Model):
+    """A shop's own driver's access to the doorstep check (see :mod:`.drivers`).
+
+    Only a SHA-256 digest of the key is kept: the key is 32 random bytes, so a
+    slow hash would add nothing, and a stolen table opens no door. The prefix is
+    the key's public part, for telling keys apart in lists and logs.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=100)
+    # Channel slugs, comma-separated (slugs never hold a comma): portable across
+    # the sandbox's SQLite and PostgreSQL, and read whole on every request anyway.
+    channels = models.TextField()
+    prefix = models.CharField(max_length=16)
+    # SHA-256 of the whole key, looked up by equality (binary: no LIKE index).
+    digest = models.BinaryField(max_length=32, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.CharField(max_length=255, blank=True, default="")
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_by = models.CharField(max_length=255, blank=True, default="")
+    # Refreshed at most every few minutes, not on every request: see drivers.py.
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "delivery_otp_driver_key"
+        ordering = ("created_at", "id")
+
+    def __str__(self) -> str:
+        # The prefix only: the rest of the key is never stored.
+        return f"DriverKey {self.name} (dk_{self.prefix})"
+
+    @property
+    def channel_list(self) -> tuple[str, ...]:
+        return tuple(slug for slug in self.channels.split(",") if slug)

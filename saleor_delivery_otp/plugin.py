@@ -256,7 +256,14 @@ class DeliveryOTPPlugin(BasePlugin):
         self, request: Any, path: str, previous_value: Any = None, **kwargs: Any
     ) -> Any:
         """Serve the API (docs/graphql.md) at ``/plugins/channel/<slug>/<id>/graphql/``
-        (that channel) and ``/plugins/<id>/graphql/`` (every active channel)."""
+        (that channel) and ``/plugins/<id>/graphql/`` (every active channel), and
+        the driver's page beside it at ``.../<id>/driver/`` (docs/driver-page.md)."""
+        from .driver_page import views as driver_page
+
+        asset = driver_page.split(path)
+        if asset is not None:
+            # Static HTML, script and stylesheet: no database, no configuration.
+            return driver_page.page(request, asset)
         if (path or "").strip("/") != "graphql":
             return previous_value
         from django.http import JsonResponse

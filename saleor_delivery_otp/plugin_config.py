@@ -208,6 +208,12 @@ FIELDS: Mapping[str, FieldSpec] = {
         "setting, e.g. eu-2026: its first key protects this channel's new codes "
         "instead of DELIVERY_OTP_KEYS. Only the name goes here, never a key.",
     ),
+    c.DRIVER_PHONE: FieldSpec(
+        FieldKind.STRING,
+        "Shop phone for drivers",
+        "Shown on the driver's page when a code locks: the number your drivers "
+        "call, e.g. +39 02 1234 5678. Empty: the page says to call the shop.",
+    ),
 }
 
 SECRET_FIELDS = frozenset(
@@ -268,6 +274,8 @@ class ChannelConfig:
     # The name of a set of DELIVERY_OTP_CHANNEL_KEYS; empty means DELIVERY_OTP_KEYS.
     key_set: str = ""
     email: EmailSettings = field(default_factory=EmailSettings)
+    # The number the driver's page shows when a code locks.
+    driver_phone: str = ""
 
     @property
     def keys(self) -> tuple[str, ...]:
@@ -520,6 +528,7 @@ def parse(values: Mapping[str, object], *, currency: str) -> ChannelConfig:
         allowed_apps=parsed[c.ALLOWED_APPS],
         key_set=parsed[c.KEY_SET],
         email=email,
+        driver_phone=parsed[c.DRIVER_PHONE],
     )
 
 
@@ -705,6 +714,19 @@ def _template(value: object) -> str:
     return value
 
 
+_PHONE = re.compile(r"\+?[0-9(][0-9 ()./-]{2,38}")
+
+
+def _phone(value: object) -> str:
+    text = _text(value)
+    if text and not _PHONE.fullmatch(text):
+        raise _Bad(
+            "Enter a phone number of digits, spaces and + ( ) - . /, e.g. "
+            "+39 02 1234 5678."
+        )
+    return text
+
+
 _PARSERS: Mapping[str, _Parser] = {
     c.THRESHOLD: _threshold,
     c.CATEGORY_SLUGS: _slugs,
@@ -729,6 +751,7 @@ _PARSERS: Mapping[str, _Parser] = {
     c.CONFIRMATION_HTML: _template,
     c.CONFIRMATION_TEXT: _template,
     c.KEY_SET: _key_set,
+    c.DRIVER_PHONE: _phone,
 }
 
 

@@ -889,7 +889,11 @@ class SaleorHost:
             self._settings[channel] = (
                 None
                 if config is None
-                else ChannelSettings(rules=config.rules, verifying_apps=config.app_ids)
+                else ChannelSettings(
+                    rules=config.rules,
+                    verifying_apps=config.app_ids,
+                    shop_phone=config.driver_phone,
+                )
             )
         return self._settings[channel]
 

@@ -24,6 +24,8 @@ RULES = CodeRules(
     resend_daily_cap=5,
 )
 
+SHOP_PHONE = "+39 02 9876 5432"
+
 TOKENS = {
     "customer-token": Requestor(
         RequestorKind.CUSTOMER, "7", "Anna", "anna@example.com"
@@ -33,6 +35,14 @@ TOKENS = {
     ),
     "staff-token": Requestor(
         RequestorKind.STAFF, "5", "Sam", "sam@example.com", can_manage_orders=True
+    ),
+    "eu-staff-token": Requestor(
+        RequestorKind.STAFF,
+        "9",
+        "Eve",
+        "eve@example.com",
+        can_manage_orders=True,
+        channels=frozenset({"eu"}),
     ),
     "staff-without-permission": Requestor(
         RequestorKind.STAFF, "6", "Pat", "pat@example.com"
@@ -57,7 +67,7 @@ class MemoryHost:
     orders: dict[uuid.UUID, OrderFacts] = field(default_factory=dict)
     channels: dict[str, ChannelSettings] = field(
         default_factory=lambda: {
-            "eu": ChannelSettings(RULES, frozenset({"17"})),
+            "eu": ChannelSettings(RULES, frozenset({"17"}), shop_phone=SHOP_PHONE),
             "us": ChannelSettings(RULES, frozenset({"21"})),
         }
     )

@@ -26,6 +26,8 @@ DATABASES = {
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 ROOT_URLCONF = "tests.urls"
+# pytest-django's live server (the driver's page browser tests) wants one.
+STATIC_URL = "/static/"
 
 REDIS_URL = os.environ.get("DELIVERY_OTP_TEST_REDIS_URL", "redis://127.0.0.1:6379/7")
 CELERY_BROKER_URL = REDIS_URL

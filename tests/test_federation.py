@@ -55,6 +55,7 @@ def test_plugin_subgraph_composes_with_saleor():
         "deliveryCodeRegenerate",
         "deliveryCodeUnlock",
         "deliveryCodeHandoverWithoutCode",
+        "deliveryCodeResendToCustomer",
     ]
 
 

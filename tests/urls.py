@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from saleor_delivery_otp.driver_page.views import page as driver_page
 from saleor_delivery_otp.graphql.view import handle
 
 from .graphql_host import HOST
@@ -11,5 +12,11 @@ urlpatterns = [
     path(
         "plugins/channel/<slug:channel>/graphql/",
         lambda r, channel: handle(r, host=HOST, channel=channel),
+    ),
+    path("plugins/global/driver/", driver_page),
+    path("plugins/global/driver/<str:asset>", driver_page),
+    path(
+        "plugins/channel/<slug:channel>/driver/",
+        lambda r, channel: driver_page(r),
     ),
 ]

@@ -18,6 +18,7 @@ from .. import models
 from ..exceptions import DeliveryOTPError
 from ..host import OrderFacts, Requestor, RequestorKind
 from . import context, sdl
+from .driver_api import DriverMutations, DriverQueries
 from .mutations import Mutation, decode_uuid
 from .types import DeliveryCode
 
@@ -134,7 +135,7 @@ class _Service(graphene.ObjectType):
     sdl = graphene.String(description="The subgraph's SDL.")
 
 
-class Query(graphene.ObjectType):
+class Query(DriverQueries, graphene.ObjectType):
     order_delivery_codes = graphene.List(
         graphene.NonNull(DeliveryCode),
         order_id=graphene.ID(required=True, description="Saleor's ID of the order."),
@@ -178,7 +179,12 @@ class Query(graphene.ObjectType):
         return entities
 
 
-schema = graphene.Schema(query=Query, mutation=Mutation, types=[Order])
+class AllMutations(DriverMutations, Mutation):
+    class Meta:
+        name = "Mutation"
+
+
+schema = graphene.Schema(query=Query, mutation=AllMutations, types=[Order])
 
 _FEDERATION_ONLY = frozenset({"_Any", "_Entity", "_Service"})
 

@@ -2,7 +2,8 @@
 
 Host-agnostic: the Saleor plugin calls :func:`handle` from its ``webhook()``, the
 sandbox from its own URL. Authentication is the host's (Saleor's JWTs and app
-tokens in ``Authorization: Bearer``).
+tokens in ``Authorization: Bearer``), except for driver keys (``dk_...``), which
+every host shares (:mod:`saleor_delivery_otp.drivers`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from graphql.language.ast import OperationDefinition
 from graphql.utils.get_operation_ast import get_operation_ast
 from promise import Promise, is_thenable
 
+from .. import drivers
 from ..host import Host
 from .context import RequestContext
 from .schema import schema
@@ -53,7 +55,8 @@ def handle(request: HttpRequest, *, host: Host, channel: str | None) -> HttpResp
         operations, batched = _operations(request)
         ctx = RequestContext(
             host=host,
-            requestor=host.requestor(request),
+            # A driver key is the same on every host: checked before the host's own.
+            requestor=drivers.requestor_from(request) or host.requestor(request),
             channel=channel,
         )
         results = [_execute(operation, ctx, request.method) for operation in operations]

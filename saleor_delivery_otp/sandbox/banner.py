@@ -30,6 +30,7 @@ def banner(host: SandboxHost, base_url: str, new: bool) -> str:
         f"  API (every channel)   {url}",
         f"  API (one channel)     {base_url}/plugins/channel/{CHANNEL}/"
         f"{PLUGIN_ID}/graphql/",
+        f"  Driver's page         {base_url}/plugins/{PLUGIN_ID}/driver/",
         f"  E-mails               {host.data_dir / 'mail'}/*.eml",
         "",
         "Tokens (Authorization: Bearer <token>):",
@@ -69,6 +70,7 @@ def banner(host: SandboxHost, base_url: str, new: bool) -> str:
         "",
         "Staff see status and attempts, never the code: the first call with the "
         "staff token.",
+        "A driver opens the driver's page on a phone and signs in with the driver key.",
         "Press Ctrl-C to stop.",
     ]
     return "\n".join(lines)

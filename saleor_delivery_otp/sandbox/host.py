@@ -19,7 +19,7 @@ from ..emails.context import EmailContext, ParcelItem
 from ..host import ANONYMOUS, ChannelSettings, OrderFacts, Requestor, RequestorKind
 from ..models import DeliveryCode
 from ..rules import CodeRules
-from .shop import CHANNEL, COURIER_APP_ID, Order, Parcel, Shop
+from .shop import CHANNEL, COURIER_APP_ID, SHOP_PHONE, Order, Parcel, Shop
 
 POLICY = policy.Policy()  # the defaults: a code above 300 EUR per item
 
@@ -44,7 +44,8 @@ class SandboxHost:
         found = (
             self.shop.tokens.get(token.strip()) if scheme.lower() == "bearer" else None
         )
-        if found is None:
+        # Driver keys never get here: the API checks them first, on every host.
+        if found is None or found.kind not in _KINDS:
             return ANONYMOUS
         return Requestor(
             _KINDS[found.kind],
@@ -65,7 +66,9 @@ class SandboxHost:
     def channel_settings(self, channel: str) -> ChannelSettings | None:
         if channel != CHANNEL:
             return None
-        return ChannelSettings(self.rules, frozenset({COURIER_APP_ID}))
+        return ChannelSettings(
+            self.rules, frozenset({COURIER_APP_ID}), shop_phone=SHOP_PHONE
+        )
 
     def active_channels(self) -> Collection[str]:
         return [CHANNEL]
@@ -82,6 +85,22 @@ class SandboxHost:
             with self._lock:
                 order.timeline.append(message)
                 self.shop.save(self.data_dir)
+
+    def ensure_driver_key(self) -> None:
+        """A driver key for the sandbox's driver, made once and kept with the
+        other tokens: the banner prints it for the driver's page."""
+        if any(token.kind == "driver" for token in self.shop.tokens.values()):
+            return
+        from .. import drivers
+        from ..audit import Actor, ActorKind
+        from .shop import Token
+
+        record, key = drivers.create(
+            "Dario", [CHANNEL], by=Actor(ActorKind.STAFF, "sam", "Sam (staff)")
+        )
+        with self._lock:
+            self.shop.tokens[key] = Token("driver", str(record.pk), "Dario (driver)")
+            self.shop.save(self.data_dir)
 
     # --- Saleor's events, played by the sandbox -----------------------------------
 

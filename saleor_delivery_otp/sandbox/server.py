@@ -60,6 +60,8 @@ def set_up(data_dir: Path, port: int) -> tuple[SandboxHost, bool]:
         from ..tasks import send_due_emails_task
 
         send_due_emails_task.apply()
+    # Also for a shop made before the driver's page existed.
+    host.ensure_driver_key()
     return host, new
 
 

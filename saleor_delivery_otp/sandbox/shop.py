@@ -20,6 +20,8 @@ from ..standalone import SHOP_FILE, create_private
 CHANNEL = "sandbox-eur"
 CURRENCY = "EUR"
 COURIER_APP_ID = "courier-app"
+# The channel's "Shop phone for drivers", shown when a code locks.
+SHOP_PHONE = "+39 02 1234 5678"
 
 
 @dataclass
@@ -70,7 +72,7 @@ class Order:
 
 @dataclass
 class Token:
-    kind: str  # customer, app, staff
+    kind: str  # customer, app, staff, driver
     identifier: str
     name: str
     email: str = ""

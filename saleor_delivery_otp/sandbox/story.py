@@ -38,10 +38,12 @@ class Outcome:
     right_code_accepted: bool = False
     second_use_refused: bool = False
     cheap_order_without_code: bool = False
+    # Played through the driver's page only (None otherwise).
+    doorstep_resend_sent_nothing: bool | None = None
 
     @property
     def as_expected(self) -> bool:
-        return all(vars(self).values())
+        return all(value is not False for value in vars(self).values())
 
 
 class Client:
@@ -75,7 +77,15 @@ def emailed_codes(mail_dir: Path, recipient: str) -> list[tuple[str, str]]:
     return found
 
 
-def play(host: SandboxHost, base_url: str, say: Callable[[str], None]) -> Outcome:
+def play(
+    host: SandboxHost,
+    base_url: str,
+    say: Callable[[str], None],
+    *,
+    through_page: bool = False,
+) -> Outcome:
+    """The story; ``through_page``: the door is played on the driver's page, in
+    the system's Chromium, as a shop's own driver with the sandbox's driver key."""
     outcome = Outcome()
     api = Client(base_url)
     shop = host.shop
@@ -106,28 +116,17 @@ def play(host: SandboxHost, base_url: str, say: Callable[[str], None]) -> Outcom
     outcome.cable_parcel_without_code = "SBX-1001-2" not in shown
     say("   parcel SBX-1001-2 (the cable) has no code: it is handed over as usual")
 
-    say("5. At the door the courier's app sends a wrong code")
-    wrong = f"{(int(code or 0) + 1) % 10 ** len(code or '0'):0{len(code or '0')}d}"
-    answer = api(VERIFY, {"tracking": "SBX-1001-1", "code": wrong}, courier)
-    answer = answer["deliveryCodeVerify"]
-    outcome.wrong_code_refused = answer["accepted"] is False
-    say(f"   accepted={answer['accepted']}, attempts left {answer['attemptsLeft']}")
-
-    say("6. Anna tells the right code")
-    answer = api(VERIFY, {"tracking": "SBX-1001-1", "code": code}, courier)
-    answer = answer["deliveryCodeVerify"]
-    outcome.right_code_accepted = answer["accepted"] is True
-    say(f"   accepted={answer['accepted']}: the parcel is handed over")
-
-    say("7. Someone else (here the staff token) tries the same code again")
-    # The courier itself would be told "accepted" again for a few minutes: a retry
-    # after a lost answer. Anyone else is refused.
-    answer = api(
-        VERIFY, {"tracking": "SBX-1001-1", "code": code}, shop.token_of("staff")
-    )
-    answer = answer["deliveryCodeVerify"]
-    outcome.second_use_refused = answer["accepted"] is False
-    say(f"   accepted={answer['accepted']}: a code works once")
+    door = Page(base_url, shop.token_of("driver")) if through_page else None
+    try:
+        if door is not None:
+            _at_the_door_on_the_page(door, code, host, outcome, say)
+        else:
+            _at_the_door_by_api(
+                api, courier, shop.token_of("staff"), code, outcome, say
+            )
+    finally:
+        if door is not None:
+            door.close()
 
     say("8. Order 1002, headphones 50.00 EUR, a guest checkout")
     cheap = shop.order_by_number("1002")
@@ -146,3 +145,93 @@ def play(host: SandboxHost, base_url: str, say: Callable[[str], None]) -> Outcom
         else "Story FAILED: a step did not go as expected."
     )
     return outcome
+
+
+def _wrong(code: str) -> str:
+    return f"{(int(code or 0) + 1) % 10 ** len(code or '0'):0{len(code or '0')}d}"
+
+
+def _at_the_door_by_api(
+    api: Client,
+    courier: str,
+    staff: str,
+    code: str,
+    outcome: Outcome,
+    say: Callable[[str], None],
+) -> None:
+    say("5. At the door the courier's app sends a wrong code")
+    wrong = _wrong(code)
+    answer = api(VERIFY, {"tracking": "SBX-1001-1", "code": wrong}, courier)
+    answer = answer["deliveryCodeVerify"]
+    outcome.wrong_code_refused = answer["accepted"] is False
+    say(f"   accepted={answer['accepted']}, attempts left {answer['attemptsLeft']}")
+
+    say("6. Anna tells the right code")
+    answer = api(VERIFY, {"tracking": "SBX-1001-1", "code": code}, courier)
+    answer = answer["deliveryCodeVerify"]
+    outcome.right_code_accepted = answer["accepted"] is True
+    say(f"   accepted={answer['accepted']}: the parcel is handed over")
+
+    say("7. Someone else (here the staff token) tries the same code again")
+    # The courier itself would be told "accepted" again for a few minutes: a retry
+    # after a lost answer. Anyone else is refused.
+    answer = api(VERIFY, {"tracking": "SBX-1001-1", "code": code}, staff)
+    answer = answer["deliveryCodeVerify"]
+    outcome.second_use_refused = answer["accepted"] is False
+    say(f"   accepted={answer['accepted']}: a code works once")
+
+
+class Page:
+    """The driver's page on the sandbox's phone."""
+
+    def __init__(self, base_url: str, driver_key: str):
+        from . import phone
+
+        self.url = f"{base_url}/plugins/{PLUGIN_ID}/driver/"
+        self.browser = phone.start()
+        self.page = phone.DriverPage(self.browser, self.url).open()
+        self.page.sign_in(driver_key)
+
+    def check(self, tracking: str, code: str) -> tuple[str, str]:
+        kind = self.page.check(tracking, code)
+        return kind, " | ".join(self.page.answer().splitlines())
+
+    def resend(self, tracking: str) -> str:
+        self.page.resend(tracking)
+        return self.page.answer()
+
+    def close(self) -> None:
+        self.browser.quit()
+
+
+def _at_the_door_on_the_page(
+    door: Page,
+    code: str,
+    host: SandboxHost,
+    outcome: Outcome,
+    say: Callable[[str], None],
+) -> None:
+    mail_dir = Path(host.data_dir) / "mail"
+    say(f"5. The shop's driver opens {door.url} on a phone and signs in")
+    say(f"   {door.page.element('who').text}")
+    say("   a wrong code at the door")
+    kind, text = door.check("SBX-1001-1", _wrong(code))
+    outcome.wrong_code_refused = kind == "wrong"
+    say(f"   the page says: {text}")
+
+    say("   Anna cannot find the e-mail: the driver asks for it again")
+    before = len(list(mail_dir.glob("*.eml")))
+    say(f"   the page says: {door.resend('SBX-1001-1')}")
+    outcome.doorstep_resend_sent_nothing = len(list(mail_dir.glob("*.eml"))) == before
+    say("   (the code was e-mailed moments ago: within the cooldown, nothing is sent)")
+
+    say("6. Anna tells the right code")
+    kind, text = door.check("SBX-1001-1", code)
+    outcome.right_code_accepted = kind == "handed-over"
+    say(f"   the page says: {text}")
+
+    say("7. Someone tries the same code again")
+    kind, text = door.check("SBX-1001-1", code)
+    outcome.second_use_refused = kind != "handed-over"
+    say(f"   the page says: {text}")
+    say("   not handed over: a code works once")
