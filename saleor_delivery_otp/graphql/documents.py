@@ -27,7 +27,7 @@ from graphql.error import GraphQLSyntaxError
 from graphql.language import ast
 
 # The limits, with room to spare over the documents in docs/graphql.md, the sandbox
-# story and the tests (the largest, a staff query of attempts and events, has 16
+# story and the tests (the largest, a staff query of attempts and events, has 14
 # fields, depth 3; three staff mutations in one document are the most operations).
 #
 # Characters of one document. The parser reads strings, comments and whitespace one
