@@ -209,7 +209,7 @@ def test_deep_variables_are_a_400(client, validations):
     assert (
         in_body.json()["errors"][0]["message"] == "The request body nests too deeply."
     )
-    assert in_url.json()["errors"][0]["message"] == "Variables nests too deeply."
+    assert in_url.json()["errors"][0]["message"] == "Variables nest too deeply."
     assert too_deep.json() == {
         "errors": [{"message": "Variables nest more than 10 deep."}]
     }

@@ -83,18 +83,20 @@ def _handle(request: HttpRequest, *, host: Host, channel: str | None) -> HttpRes
     return JsonResponse(body, status=status)
 
 
-def _json(text: str | bytes, what: str) -> Any:
+def _json(text: str | bytes, too_deep: str) -> Any:
     try:
         return json.loads(text)
-    except RecursionError:
-        raise BadRequest(f"{what} nests too deeply.") from None
+    except RecursionError:  # json's C decoder recurses per level
+        raise BadRequest(too_deep) from None
 
 
 def _operations(request: HttpRequest) -> tuple[list[dict[str, Any]], bool]:
     if request.method == "GET":
         variables = request.GET.get("variables")
         try:
-            parsed_variables = _json(variables, "Variables") if variables else None
+            parsed_variables = (
+                _json(variables, "Variables nest too deeply.") if variables else None
+            )
         except ValueError:
             raise BadRequest("Variables must be a JSON object.") from None
         return [
@@ -107,7 +109,7 @@ def _operations(request: HttpRequest) -> tuple[list[dict[str, Any]], bool]:
     if len(request.body) > MAX_BODY_BYTES:
         raise BadRequest("The request body is too large.", 413)
     try:
-        data = _json(request.body or b"null", "The request body")
+        data = _json(request.body or b"null", "The request body nests too deeply.")
     except (ValueError, UnicodeDecodeError):
         raise BadRequest("The request body is not valid JSON.") from None
     if isinstance(data, list):
