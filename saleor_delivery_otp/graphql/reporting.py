@@ -4,7 +4,7 @@ A courier's verify carries a live code in its body (as a GraphQL variable), and 
 customer's query asks for one. Saleor's Sentry integration attaches the request
 body to every event captured while a request is served, and the local variables of
 each frame to exceptions; an error logged during a verify would send the code to
-Sentry. While the API serves a request, its events lose both.
+Sentry. Once the API starts serving a request, that request's events lose both.
 """
 
 from __future__ import annotations
@@ -25,14 +25,20 @@ _REQUEST_KEYS = ("data", "query_string")
 
 @contextmanager
 def request_kept_out_of_error_events() -> Iterator[None]:
-    """Events captured inside the block carry neither request body nor frame
-    variables."""
-    if sentry_sdk is None:
+    """Events captured from here to the end of the request carry neither request
+    body nor frame variables."""
+    client = sentry_sdk.get_client() if sentry_sdk is not None else None
+    if client is None or not client.is_active():
         yield
         return
-    # A scope of its own, forked from the request's: its processor runs after the
-    # one Sentry's Django integration put on the request's scope (which adds the
-    # body), and it goes away with the block instead of piling up.
+    if client.get_integration("django") is not None:
+        # Sentry's Django integration put the processor that adds the body on the
+        # request's own scope: ours goes on the same scope, after it, and lives as
+        # long. Events after the view returns (Django logging a 500) are covered.
+        sentry_sdk.get_current_scope().add_event_processor(scrub_event)
+        yield
+        return
+    # No request scope to join: a scope of our own for the block.
     with sentry_sdk.new_scope() as scope:
         scope.add_event_processor(scrub_event)
         yield

@@ -14,6 +14,7 @@ from sentry_sdk.envelope import Envelope
 from sentry_sdk.transport import Transport
 
 from saleor_delivery_otp import service
+from saleor_delivery_otp.graphql import view
 
 from .fixtures import codes_of, global_id
 from .test_api import VERIFY, channel_route, shipped  # noqa: F401 (fixture)
@@ -84,4 +85,33 @@ def test_a_failing_verify_sends_neither_body_nor_code_to_sentry(
     frames = reported[0]["exception"]["values"][0]["stacktrace"]["frames"]
     assert frames[-1]["function"] == "failing_verify"
     assert all("vars" not in frame for frame in frames)
+    assert code not in json.dumps(sentry_events)
+
+
+def test_a_crashing_api_sends_no_body_either(
+    shipped,  # noqa: F811
+    app,
+    channel_USD,
+    sentry_events,
+    monkeypatch,
+):
+    """The plugin answers a 500 and logs it after the API gave up: that event
+    carries no body either."""
+    order, parcel = shipped
+    code = str(service.open_code(codes_of(order)[0]))
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("unexpected")
+
+    monkeypatch.setattr(view, "_handle", crash)
+    courier = ApiClient(app=app, api_path=channel_route(channel_USD))
+
+    response = courier.post_graphql(
+        VERIFY, {"fulfillment": global_id("Fulfillment", parcel.pk), "code": code}
+    )
+    sentry_sdk.flush()
+
+    assert response.status_code == 500
+    assert "saleor_delivery_otp.plugin" in [e.get("logger") for e in sentry_events]
+    assert all("data" not in e.get("request", {}) for e in sentry_events)
     assert code not in json.dumps(sentry_events)
