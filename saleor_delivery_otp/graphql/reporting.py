@@ -32,9 +32,10 @@ def request_kept_out_of_error_events() -> Iterator[None]:
         yield
         return
     if client.get_integration("django") is not None:
-        # Sentry's Django integration put the processor that adds the body on the
-        # request's own scope: ours goes on the same scope, after it, and lives as
-        # long. Events after the view returns (Django logging a 500) are covered.
+        # Sentry's Django integration adds the body with a processor on the
+        # request's isolation scope (ASGI) or current scope (WSGI), both forked per
+        # request; ours, on the current one, runs after either and lives as long:
+        # events after the view returns (the plugin logging a 500) are covered.
         sentry_sdk.get_current_scope().add_event_processor(scrub_event)
         yield
         return
