@@ -74,7 +74,9 @@ def clean_host():
 @pytest.fixture
 def shipped(parcels):
     order = HOST.add_order()
-    record = parcels.ship(order.id, tracking="TRK-D1", channel="eu")
+    # Pinned to the order's customer, as the plugin's hooks pin it.
+    reader = service.Reader(customer_id=order.user_id, email=order.email)
+    record = parcels.ship(order.id, tracking="TRK-D1", channel="eu", reader=reader)
     return order, record, parcels.code_of(record)
 
 
@@ -218,11 +220,12 @@ def test_driver_verifies_and_is_named_on_the_audit_and_timeline(
 
     wrong = verify(client, driver_key, "TRK-D1", wrong_code(code))
     right = verify(client, driver_key, "TRK-D1", code)
+    # The same driver retrying (a lost answer) is told so again; nothing changes.
     again = verify(client, driver_key, "TRK-D1", code)
 
     assert wrong == {"accepted": False, "attemptsLeft": 4, "errors": []}
     assert right == {"accepted": True, "attemptsLeft": 0, "errors": []}
-    assert again["accepted"] is False
+    assert again == right
     actors = set(VerificationAttempt.objects.values_list("actor", flat=True))
     assert actors == {f"driver:{key.pk}"}
     record.refresh_from_db()

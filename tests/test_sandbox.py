@@ -19,7 +19,7 @@ import pytest
 
 PROGRAM = [sys.executable, "-m", "saleor_delivery_otp.cli"]
 VERIFY = (
-    "mutation($tracking: String, $code: DeliveryCodeInput!) { deliveryCodeVerify("
+    "mutation($tracking: String, $code: String!) { deliveryCodeVerify("
     "trackingNumber: $tracking, code: $code) { accepted attemptsLeft } }"
 )
 

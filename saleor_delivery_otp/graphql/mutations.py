@@ -21,7 +21,7 @@ from ..models import AttemptOutcome
 from ..rules import CodeRules
 from . import context
 from .context import RequestContext
-from .types import DeliveryCode, DeliveryCodeError, DeliveryCodeInput
+from .types import DeliveryCode, DeliveryCodeError
 
 MAX_ID_CHARS = 200
 
@@ -115,11 +115,12 @@ class DeliveryCodeVerify(DeliveryCodeMutation):
         tracking_number = graphene.String(
             description="The parcel, by its tracking number."
         )
-        code = DeliveryCodeInput(
+        code = graphene.String(
             required=True,
             description=(
-                "The code the customer told the courier, as a string: a number is "
-                "refused as invalid input, since it would lose leading zeros."
+                "The code the customer told the courier. Send it as a JSON string: "
+                "a number is refused before anything is checked, since it would "
+                "lose leading zeros."
             ),
         )
 

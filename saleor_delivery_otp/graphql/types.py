@@ -6,11 +6,8 @@ from typing import Any
 
 import graphene
 from graphene import relay
-from graphql import GraphQLError
-from graphql.language import ast
 
 from .. import models
-from ..codes import PlainCode
 from ..models import AttemptOutcome, CodeStatus, EventType
 from . import context
 
@@ -45,32 +42,6 @@ DeliveryCodeEventTypeEnum = graphene.Enum(
     [(event.name, event.value) for event in EventType],
     description="A step in the life of a delivery code.",
 )
-
-
-class DeliveryCodeInput(graphene.Scalar):
-    """A delivery code as the customer reads it out: a JSON string of 4 to 10
-    digits, such as "048213". Any other JSON value reaches the mutation unchanged
-    and is refused there as invalid input, without spending an attempt."""
-
-    # Not String: graphql-core's String turns the number 48213 into "48213", and a
-    # courier app that keeps codes as integers would spend an attempt on every
-    # code that starts with 0.
-
-    @staticmethod
-    def serialize(value: Any) -> str:
-        # Input only; never sent back.
-        raise GraphQLError("DeliveryCodeInput is an input type.")
-
-    @staticmethod
-    def parse_value(value: Any) -> Any:
-        return PlainCode(value) if isinstance(value, str) else value
-
-    @staticmethod
-    def parse_literal(node: Any) -> PlainCode | None:
-        # A number written in the document is a validation error, as for String.
-        if isinstance(node, ast.StringValue):
-            return PlainCode(node.value)
-        return None
 
 
 class DeliveryCodeError(graphene.ObjectType):

@@ -14,21 +14,26 @@ import re
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from graphql import GraphQLError, parse
-from graphql.error import GraphQLSyntaxError
+from graphql import GraphQLError
+from graphql.execution import ExecutionResult, execute
+from graphql.execution.middleware import MiddlewareManager
 from graphql.language.ast import OperationDefinition
 from graphql.utils.get_operation_ast import get_operation_ast
 from promise import Promise, is_thenable
 
 from .. import drivers
 from ..host import Host
+from . import documents
 from .context import RequestContext
+from .reporting import request_kept_out_of_error_events
 from .schema import schema
 
 logger = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 64 * 1024
-MAX_BATCH = 20
+# Operations in one batched request. Each is bounded (documents.py), so a request
+# costs at most this many times the dearest document; Apollo Client batches 10.
+MAX_BATCH = 10
 INTERNAL_ERROR = "Internal server error."
 # graphql-core repeats a bad argument value in its message: for a code typed as a
 # number that would echo the code. Keep the message, drop the value.
@@ -46,13 +51,26 @@ class BadRequest(Exception):
         self.status = status
 
 
+# Parsed and validated documents, by their text (documents.py).
+DOCUMENTS = documents.DocumentCache(schema)
+
+
 def handle(request: HttpRequest, *, host: Host, channel: str | None) -> HttpResponse:
+    with request_kept_out_of_error_events():
+        response = _handle(request, host=host, channel=channel)
+    # Every answer is the caller's own (a code, a refusal): no cache may keep it.
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _handle(request: HttpRequest, *, host: Host, channel: str | None) -> HttpResponse:
     if request.method not in ("GET", "POST"):
         response = _error_response("Use POST, or GET for queries.", 405)
         response["Allow"] = "GET, POST"
         return response
     try:
         operations, batched = _operations(request)
+        # One context for the whole request: every operation of a batch shares it.
         ctx = RequestContext(
             host=host,
             # A driver key is the same on every host: checked before the host's own.
@@ -68,11 +86,20 @@ def handle(request: HttpRequest, *, host: Host, channel: str | None) -> HttpResp
     return JsonResponse(body, status=status)
 
 
+def _json(text: str | bytes, too_deep: str) -> Any:
+    try:
+        return json.loads(text)
+    except RecursionError:  # json's C decoder recurses per level
+        raise BadRequest(too_deep) from None
+
+
 def _operations(request: HttpRequest) -> tuple[list[dict[str, Any]], bool]:
     if request.method == "GET":
         variables = request.GET.get("variables")
         try:
-            parsed_variables = json.loads(variables) if variables else None
+            parsed_variables = (
+                _json(variables, "Variables nest too deeply.") if variables else None
+            )
         except ValueError:
             raise BadRequest("Variables must be a JSON object.") from None
         return [
@@ -85,7 +112,7 @@ def _operations(request: HttpRequest) -> tuple[list[dict[str, Any]], bool]:
     if len(request.body) > MAX_BODY_BYTES:
         raise BadRequest("The request body is too large.", 413)
     try:
-        data = json.loads(request.body or b"null")
+        data = _json(request.body or b"null", "The request body nests too deeply.")
     except (ValueError, UnicodeDecodeError):
         raise BadRequest("The request body is not valid JSON.") from None
     if isinstance(data, list):
@@ -109,25 +136,28 @@ def _execute(
         return _errors_body(["Variables must be a JSON object."]), 400
     if operation_name is not None and not isinstance(operation_name, str):
         return _errors_body(["operationName must be a string."]), 400
-    try:
-        document = parse(query)
-    except GraphQLSyntaxError as error:
-        return _errors_body([error.message]), 400
-    definition = get_operation_ast(document, operation_name)
+    if variables and documents.json_depth_exceeds(
+        variables, documents.MAX_VARIABLES_DEPTH
+    ):
+        return _errors_body(
+            [f"Variables nest more than {documents.MAX_VARIABLES_DEPTH} deep."]
+        ), 400
+    prepared = DOCUMENTS.get(query)
+    if prepared.document is None or prepared.errors:
+        return {"errors": [_format(error) for error in prepared.errors]}, 400
+    definition = get_operation_ast(prepared.document, operation_name)
     if (
         method == "GET"
         and isinstance(definition, OperationDefinition)
         and definition.operation != "query"
     ):
         raise BadRequest("Mutations must be sent with POST.", 405)
+    if isinstance(definition, OperationDefinition):
+        loose = documents.loose_string_variable(definition, variables)
+        if loose is not None:
+            return {"errors": [_format(loose)]}, 400
 
-    result = schema.execute(
-        document,
-        variable_values=variables,
-        operation_name=operation_name,
-        context_value=ctx,
-        middleware=[_mask_unexpected_errors],
-    )
+    result = _run(prepared.document, ctx, variables, operation_name)
     body: dict[str, Any] = {}
     status = 200
     if result.errors:
@@ -137,6 +167,32 @@ def _execute(
     if not result.invalid:
         body["data"] = result.data
     return body, status
+
+
+def _run(
+    document: Any,
+    ctx: RequestContext,
+    variables: dict[str, Any] | None,
+    operation_name: str | None,
+) -> ExecutionResult:
+    """Execute an already validated document (graphql-core's ``graphql()`` would
+    validate it again)."""
+    try:
+        # Without return_promise, execute() waits for its promise.
+        return execute(  # type: ignore[return-value]
+            schema,
+            document,
+            context_value=ctx,
+            variable_values=variables,
+            operation_name=operation_name,
+            middleware=_MIDDLEWARE,
+        )
+    except GraphQLError as error:
+        # Before any resolver: variables that do not fit, an unknown operation.
+        return ExecutionResult(errors=[error], invalid=True)
+    except Exception as error:
+        logger.error("Delivery-code API could not execute (%s).", type(error).__name__)
+        return ExecutionResult(errors=[GraphQLError(INTERNAL_ERROR)], invalid=True)
 
 
 def _format(error: Exception) -> dict[str, Any]:
@@ -185,6 +241,9 @@ def _mask_unexpected_errors(next_: Any, root: Any, info: Any, **args: Any) -> An
     if is_thenable(result):
         return Promise.resolve(result).catch(opaque)
     return result
+
+
+_MIDDLEWARE = MiddlewareManager(_mask_unexpected_errors)
 
 
 def _errors_body(messages: list[str]) -> dict[str, Any]:

@@ -61,7 +61,7 @@ def banner(host: SandboxHost, base_url: str, new: bool) -> str:
         + _curl(
             url,
             shop.token_of("app"),
-            "mutation($tracking: String, $code: DeliveryCodeInput!) { "
+            "mutation($tracking: String, $code: String!) { "
             "deliveryCodeVerify(trackingNumber: $tracking, code: $code) { "
             "accepted attemptsLeft "
             "errors { code message } } }",

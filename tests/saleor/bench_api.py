@@ -35,7 +35,7 @@ ROUNDS = int(os.environ.get("DELIVERY_OTP_BENCH_ROUNDS", "60"))
 WARMUP = int(os.environ.get("DELIVERY_OTP_BENCH_WARMUP", "5"))
 MAX_RATIO = 1.5
 VERIFY = """
-mutation verify($fulfillment: ID, $code: DeliveryCodeInput!) {
+mutation verify($fulfillment: ID, $code: String!) {
   deliveryCodeVerify(fulfillmentId: $fulfillment, code: $code) { accepted }
 }
 """

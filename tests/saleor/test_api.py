@@ -20,7 +20,7 @@ query codes($id: ID!) {
 }
 """
 VERIFY = """
-mutation verify($fulfillment: ID, $code: DeliveryCodeInput!) {
+mutation verify($fulfillment: ID, $code: String!) {
   deliveryCodeVerify(fulfillmentId: $fulfillment, code: $code) {
     accepted attemptsLeft errors { code message }
   }
