@@ -98,7 +98,7 @@ def guest_order(
 ):
     """A guest's phone, shipped; its code e-mailed with the order page link."""
     configure_otp(
-        channel_USD, threshold="300", allowed_apps=app.name, order_url=ORDER_PAGE
+        channel_USD, threshold="300", allowed_apps=str(app.pk), order_url=ORDER_PAGE
     )
     order = complete_checkout(make_checkout(channel_USD, [(catalog.phone, 1)]))
     (parcel,) = fulfill(order, {catalog.phone: 1})
@@ -119,7 +119,7 @@ def customer_order(
     customer_user,
 ):
     configure_otp(
-        channel_USD, threshold="300", allowed_apps=app.name, order_url=ORDER_PAGE
+        channel_USD, threshold="300", allowed_apps=str(app.pk), order_url=ORDER_PAGE
     )
     order = complete_checkout(
         make_checkout(channel_USD, [(catalog.phone, 1)], user=customer_user)
