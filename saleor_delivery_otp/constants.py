@@ -86,7 +86,7 @@ MAX_THRESHOLD: Final = 10**12
 MAX_LIST_ITEMS: Final = 200
 
 # Placeholders an order page URL may use.
-ORDER_URL_PLACEHOLDERS: Final = ("{token}", "{number}", "{reveal_token}")
+ORDER_URL_PLACEHOLDERS: Final = ("{token}", "{number}")
 
 # Saleor's User emails plugin, whose SMTP settings the code e-mail reuses and whose
 # order confirmation single-e-mail mode replaces.

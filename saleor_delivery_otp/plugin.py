@@ -284,6 +284,9 @@ class DeliveryOTPPlugin(BasePlugin):
         except Exception as exc:
             # Never let Django log the request: its body may hold a code.
             logger.error("Delivery-code API failed (%s).", type(exc).__name__)
-            return JsonResponse(
+            failed = JsonResponse(
                 {"errors": [{"message": "Internal server error."}]}, status=500
             )
+            # Like every answer of the API: never kept by a cache.
+            failed["Cache-Control"] = "no-store"
+            return failed

@@ -154,8 +154,8 @@ FIELDS: Mapping[str, FieldSpec] = {
         "Order page URL",
         "Your storefront's order page, where customers see their code again; "
         "{token} is replaced by the order's ID (Saleor's token), {number} by its "
-        "number and {reveal_token} by the secret that lets the page show the code "
-        "(without it, it is appended as #delivery-code=...), e.g. "
+        "number; the e-mails with a code append #delivery-code=<secret>, which "
+        "lets the page show the code (read it in the browser), e.g. "
         "https://shop.example.com/orders/{token}. Empty: no link.",
     ),
     c.BRAND_COLOR: FieldSpec(
@@ -249,8 +249,8 @@ class EmailSettings:
 
     language: str = "en"
     time_zone: str = "UTC"
-    # With {token} / {number} placeholders (and {reveal_token}, filled in by the
-    # e-mail layer); empty for no link.
+    # With {token} / {number} placeholders (the e-mail layer appends the reveal
+    # token as a fragment); empty for no link.
     order_url: str = ""
     brand_color: str = ""
     logo_url: str = ""
@@ -693,7 +693,7 @@ def _order_url(value: object) -> str:
     for placeholder in c.ORDER_URL_PLACEHOLDERS:
         leftover = leftover.replace(placeholder, "")
     if "{" in leftover or "}" in leftover:
-        raise _Bad("Use only the placeholders {token}, {number} and {reveal_token}.")
+        raise _Bad("Use only the placeholders {token} and {number}.")
     return text
 
 

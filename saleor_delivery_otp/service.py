@@ -234,12 +234,40 @@ class Reader:
 GUEST_WITHOUT_ADDRESS = Reader()
 
 
+@dataclass(frozen=True)
+class Pin:
+    """Who may read a code, as stored on it: the account, and the keyed digest
+    (under the code's own key) of the mailbox its e-mails go to."""
+
+    customer_id: str
+    recipient_digest: str
+
+    @classmethod
+    def of(cls, reader: Reader, keyring: Keyring) -> Pin:
+        # No address, no mailbox to pin to: no reveal token opens it.
+        digest = keyring.recipient_digest(reader.email) if reader.email else ""
+        return cls(reader.customer_id, digest)
+
+    @classmethod
+    def carried(cls, source: DeliveryCode, current_email: str, keyring: Keyring) -> Pin:
+        """An earlier code's pin, for a new code of the same order under the
+        current key. A new code never reaches anyone its order's first code did
+        not: not an address staff typed in later, nor an account attached later.
+        Under another key the mailbox digest is recomputed only for the address
+        it was pinned to; if the order's address changed since, no mailbox."""
+        if not source.recipient_digest or source.key_id == keyring.current.key_id:
+            return cls(source.customer_id, source.recipient_digest)
+        if is_pinned_to(source, current_email, keyring):
+            return cls(source.customer_id, keyring.recipient_digest(current_email))
+        return cls(source.customer_id, "")
+
+
 def _new_record(
     keyring: Keyring,
     rules: CodeRules,
     actor: Actor,
     now: datetime,
-    reader: Reader,
+    pin: Pin,
     **fields: Any,
 ) -> DeliveryCode:
     record = DeliveryCode(
@@ -249,9 +277,8 @@ def _new_record(
         key_id=keyring.current.key_id,
         created_at=now,
         updated_at=now,
-        customer_id=reader.customer_id,
-        # No address, no mailbox to pin to: no reveal token opens it.
-        recipient_digest=keyring.recipient_digest(reader.email) if reader.email else "",
+        customer_id=pin.customer_id,
+        recipient_digest=pin.recipient_digest,
         **fields,
     )
     plain = codes.generate(rules.length)
@@ -315,7 +342,7 @@ def issue_for_order(
                 rules,
                 SYSTEM,
                 now,
-                reader,
+                Pin.of(reader, keyring),
                 order_id=order_uuid,
                 scope=CodeScope.ORDER,
                 channel=channel,
@@ -341,8 +368,10 @@ def issue_for_parcel(
     """The parcel's code: the order-level one if still unbound, else a new one.
 
     Idempotent per parcel: a repeated event returns the code it already has.
-    Shipping starts the validity clock. A new code is pinned to ``reader``; a bound
-    order-level code keeps the pin it got at purchase.
+    Shipping starts the validity clock. A new code keeps the pin of the order's
+    first code (a bound order-level code its own, from purchase): an address or
+    account staff set on the order later never receives a code. Only the order's
+    first code is pinned to ``reader``.
     """
     order_uuid = _uuid(order_id, "order_id")
     parcel_id = _positive_int(fulfillment_id, "fulfillment_id")
@@ -357,15 +386,22 @@ def issue_for_parcel(
     expires_at = now + rules.validity
     try:
         with transaction.atomic():
-            order_code = (
+            # One statement: the order's unbound code, if any, and the first code
+            # the order ever had, whose pin every later code of the order keeps.
+            order_codes = list(
                 DeliveryCode.objects.select_for_update()
-                .filter(
-                    order_id=order_uuid,
-                    scope=CodeScope.ORDER,
-                    fulfillment_id__isnull=True,
-                    status=CodeStatus.ACTIVE,
-                )
-                .first()
+                .filter(order_id=order_uuid)
+                .order_by("created_at", "id")
+            )
+            order_code = next(
+                (
+                    code
+                    for code in order_codes
+                    if code.scope == CodeScope.ORDER
+                    and code.fulfillment_id is None
+                    and code.status == CodeStatus.ACTIVE
+                ),
+                None,
             )
             if order_code is not None:
                 order_code.fulfillment_id = parcel_id
@@ -394,7 +430,11 @@ def issue_for_parcel(
                 rules,
                 SYSTEM,
                 now,
-                reader,
+                (
+                    Pin.carried(order_codes[0], reader.email, keyring)
+                    if order_codes
+                    else Pin.of(reader, keyring)
+                ),
                 order_id=order_uuid,
                 fulfillment_id=parcel_id,
                 scope=CodeScope.PARCEL,
@@ -483,8 +523,8 @@ def is_pinned_to(record: DeliveryCode, email: str, keyring: Keyring) -> bool:
 
 
 ADDRESS_CHANGED = (
-    "The order's e-mail address changed since this code was issued; ask the shop "
-    "for a new code."
+    "The order's e-mail address changed since this code was issued, so it is not "
+    "sent to the new one; it stays with the address it was sent to."
 )
 
 
@@ -502,8 +542,7 @@ def request_resend(
     transaction; the task is queued after commit. So many rapid calls owe one
     e-mail, and an e-mail still due is not owed twice (:class:`RateLimited`).
     ``current_email``, the order's address now, must be the one the code was
-    issued to: a code is never sent to an address that did not receive it first
-    (staff regenerate it for a new address).
+    issued to: a code is never sent to an address that did not receive it first.
     """
     pk = _uuid(record_id, "delivery_code_id")
     rules = rules or CodeRules.from_settings()
@@ -1039,7 +1078,7 @@ def regenerate(
     record_id: object,
     *,
     actor: Actor,
-    reader: Reader | None = None,
+    current_email: str = "",
     rules: CodeRules | None = None,
     keyring: Keyring | None = None,
     now: datetime | None = None,
@@ -1051,9 +1090,10 @@ def regenerate(
     the resend limits: the cooldown from the last one, the daily cap over the last
     24 hours.
 
-    ``reader``: who the new code is for (staff pass the order's current account
-    and e-mail, so a changed address gets a code only through this audited step);
-    None keeps the old code's pin.
+    The new code keeps the old one's pin: replacing a code never sends it to an
+    address or account staff set on the order since (that would let staff read
+    it). ``current_email``, the order's address now, only lets the pin move to a
+    new key when it is still the pinned address.
     """
     rules, keyring, now = _defaults(rules, keyring, now)
     with transaction.atomic():
@@ -1070,7 +1110,7 @@ def regenerate(
             rules,
             actor,
             now,
-            reader or GUEST_WITHOUT_ADDRESS,
+            Pin.carried(old, current_email, keyring),
             order_id=old.order_id,
             fulfillment_id=old.fulfillment_id,
             scope=old.scope,
@@ -1079,13 +1119,6 @@ def regenerate(
             shipped_at=old.shipped_at,
             expires_at=now + rules.validity if old.fulfillment_id else None,
         )
-        if reader is None:
-            new.customer_id = old.customer_id
-            new.recipient_digest = old.recipient_digest
-            if old.key_id != new.key_id:
-                # The digest is keyed: carry the pin over only under the same key.
-                new.recipient_digest = ""
-            new.save(update_fields=["customer_id", "recipient_digest"])
         # The new code's e-mail is owed in the same transaction that makes it.
         announce(new, rules=rules, now=now)
     return new

@@ -485,3 +485,21 @@ def test_a_bad_shop_phone_is_refused_on_its_field(value):
     )
 
     assert list(errors) == [c.DRIVER_PHONE]
+
+
+def test_probing_names_with_the_doorstep_resend_meets_the_caller_limit(
+    client, shipped, driver_key, settings
+):
+    """Unknown names asked at the door count like failed verifies: a driver (or a
+    courier app) cannot map which parcels exist faster than verify allows."""
+    settings.DELIVERY_OTP_CALLER_FAILED_PARCELS = 3
+    probes = [
+        gql(client, RESEND, {"tracking": f"GUESS-{n}"}, driver_key)["data"][
+            "deliveryCodeResendToCustomer"
+        ]
+        for n in range(4)
+    ]
+
+    assert probes[:3] == [{"requested": True, "errors": []}] * 3
+    assert probes[3]["requested"] is False
+    assert [error["code"] for error in probes[3]["errors"]] == ["RATE_LIMITED"]

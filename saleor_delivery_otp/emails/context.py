@@ -14,28 +14,20 @@ from urllib.parse import quote
 # Saleor's UserEmailPlugin uses this timeout (email_common.DEFAULT_EMAIL_TIMEOUT).
 DEFAULT_SMTP_TIMEOUT = 5.0
 
-# Where an order page URL takes the reveal token; without it, the token travels in
-# this fragment, which browsers send neither to servers nor in Referer headers.
-REVEAL_TOKEN_PLACEHOLDER = "{reveal_token}"  # noqa: S105 (a placeholder's name)
+# The reveal token travels only in this fragment of the order page link, which
+# browsers send neither to servers (access logs, CDNs) nor in Referer headers.
 REVEAL_TOKEN_FRAGMENT = "delivery-code"  # noqa: S105 (a parameter's name)
 
 
 def with_reveal_token(order_url: str, reveal_token: str) -> str:
-    """The order page link that lets its reader see the code: ``{reveal_token}``
-    replaced, else ``#delivery-code=<token>`` appended (to an existing fragment
-    with ``&``). Empty stays empty: no page, no link."""
+    """The order page link that lets its reader see the code:
+    ``#delivery-code=<token>`` appended (to an existing fragment with ``&``).
+    Empty stays empty: no page, no link."""
     if not order_url:
         return ""
     token = quote(reveal_token, safe="")
-    if REVEAL_TOKEN_PLACEHOLDER in order_url:
-        return order_url.replace(REVEAL_TOKEN_PLACEHOLDER, token)
     joiner = "&" if "#" in order_url else "#"
     return f"{order_url}{joiner}{REVEAL_TOKEN_FRAGMENT}={token}"
-
-
-def without_reveal_token(order_url: str) -> str:
-    """The link of an e-mail that carries no code: the placeholder dropped."""
-    return order_url.replace(REVEAL_TOKEN_PLACEHOLDER, "")
 
 
 @dataclass(frozen=True)
@@ -115,9 +107,8 @@ class EmailContext:
     # The order's language ("it", "it-IT", "IT_it"); empty falls back to the channel.
     language_code: str = ""
     # The customer's order page, where the code can be seen again (http/https only),
-    # as the host built it: a ``{reveal_token}`` placeholder, if the shop's template
-    # has one, is left in; the e-mail layer puts the code's reveal token there (or in
-    # the fragment) and checks the recipient is the one the code is pinned to.
+    # as the host built it; the e-mail layer appends the code's reveal token as a
+    # fragment and checks the recipient is the one the code is pinned to.
     order_url: str = ""
     item_names: tuple[str, ...] = ()
     shop_name: str = ""

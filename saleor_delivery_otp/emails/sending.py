@@ -24,7 +24,6 @@ from .context import (
     ParcelItem,
     SmtpTransport,
     with_reveal_token,
-    without_reveal_token,
 )
 from .rendering import (
     RenderedEmail,
@@ -169,7 +168,6 @@ def send_order_confirmation_email(
     )
     if pinned is None:
         # No code, or not for this address: the confirmation goes without it.
-        context = replace(context, order_url=without_reveal_token(context.order_url))
         send_order_confirmation(payload, context)
         return
     send_order_confirmation(payload, pinned, code=code, record=record)

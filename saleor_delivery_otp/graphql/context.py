@@ -24,6 +24,9 @@ class RequestContext:
     # of a batch included (the view makes one context per request): only the first
     # is evaluated.
     verify_calls: int = 0
+    # Federation entities resolved in this request, batches included: each may cost
+    # a look-up of its order, so a request resolves a bounded number.
+    entities: int = 0
     # Codes this request may reveal: the requestor proved to be the customer each
     # was issued to when the code was listed.
     _readable: set[UUID] = field(default_factory=set)

@@ -25,6 +25,7 @@ from typing import Any
 from graphql import GraphQLError, GraphQLSchema, parse, validate
 from graphql.error import GraphQLSyntaxError
 from graphql.language import ast
+from graphql.language.visitor import Visitor, visit
 
 # The limits, with room to spare over the documents in docs/graphql.md, the sandbox
 # story and the tests (the largest, a staff query of attempts and events, has 14
@@ -272,6 +273,33 @@ def loose_string_variable(
                 "(a number would lose its leading zeros)."
             )
     return None
+
+
+class _ArgumentsNamed(Visitor):
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.values: list[Any] = []
+
+    def enter_Argument(self, node: ast.Argument, *args: Any) -> None:
+        if node.name.value == self.name:
+            self.values.append(node.value)
+
+
+def gives_argument(
+    document: ast.Document, name: str, variables: dict[str, Any] | None
+) -> bool:
+    """Whether the document passes a value (inline, or a non-null variable) to an
+    argument called ``name`` anywhere, fragments included. The document is
+    already bounded, so walking it is cheap."""
+    found = _ArgumentsNamed(name)
+    visit(document, found)
+    for value in found.values:
+        if isinstance(value, ast.Variable):
+            if (variables or {}).get(value.name.value) is not None:
+                return True
+        else:
+            return True
+    return False
 
 
 def syntax_error(error: GraphQLSyntaxError) -> GraphQLError:

@@ -212,6 +212,9 @@ class DeliveryCodeResendToCustomer(DeliveryCodeMutation):
                 "Only delivery partners allowed by the shop may ask for the code."
             )
         lookup = _lookup(data)
+        # Probing names here is held to the same per-caller limit as failed
+        # verifies, so it cannot map which parcels exist faster than verify can.
+        service.check_caller(ctx.requestor.actor, now=ctx.now)
         found = models.DeliveryCode.objects.filter(channel__in=channels).exclude(
             status=models.CodeStatus.SUPERSEDED
         )
@@ -221,7 +224,9 @@ class DeliveryCodeResendToCustomer(DeliveryCodeMutation):
             found = found.filter(tracking_number=lookup.tracking_number)
         records = list(found[:2])
         order = ctx.order(records[0].order_id) if len(records) == 1 else None
-        if order is not None:
+        if order is None:
+            service.note_failure(ctx.requestor.actor, lookup, now=ctx.now)
+        else:
             record = records[0]
             try:
                 # Only to the address the code was issued to, as the customer's own

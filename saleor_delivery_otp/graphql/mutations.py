@@ -250,8 +250,8 @@ class DeliveryCodeResend(DeliveryCodeMutation):
         description = (
             "E-mail the code again, to the address it was issued to. For the "
             "customer the code was issued to only; limited by a cooldown and a "
-            "daily cap. Refused once the order's e-mail changed: the shop then "
-            "regenerates the code for the new address."
+            "daily cap. Refused once the order's e-mail changed: a code never goes "
+            "to an address it was not issued to."
         )
 
     @classmethod
@@ -351,26 +351,17 @@ class DeliveryCodeRegenerate(StaffMutation):
     def change(
         cls, ctx: RequestContext, record: models.DeliveryCode, **data: Any
     ) -> Any:
-        rules = rules_for(ctx, record.channel)
         order = ctx.order(record.order_id)
-        # The new code is for the order's customer as the order stands now: after
-        # an e-mail change this audited step is how the new address gets a code.
-        reader = (
-            service.Reader(customer_id=order.user_id or "", email=order.email)
-            if order is not None
-            else None
-        )
+        # For the customer the old code was issued to, never for whoever the order
+        # names now: staff changing the order's e-mail must not receive a code.
         new = service.regenerate(
             record.pk,
             actor=ctx.requestor.actor,
-            reader=reader,
-            rules=rules,
+            current_email=order.email if order is not None else "",
+            rules=rules_for(ctx, record.channel),
             keyring=ctx.host.issuing_keyring(record.channel),
         )
-        return new, (
-            "Delivery code replaced by a new one, e-mailed to the order's current "
-            "address."
-        )
+        return new, "Delivery code replaced by a new one, e-mailed to the customer."
 
 
 class DeliveryCodeUnlock(StaffMutation):

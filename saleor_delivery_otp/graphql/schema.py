@@ -24,6 +24,9 @@ from .types import DeliveryCode
 
 SDL_PATH = Path(__file__).with_name("schema.graphql")
 
+# A gateway asks for the orders of one storefront page: a handful.
+MAX_ENTITIES = 10
+
 
 class PermissionDenied(GraphQLError):
     def __init__(self, message: str = "You do not have access to this order's codes."):
@@ -169,6 +172,13 @@ class Query(DriverQueries, graphene.ObjectType):
 
     @staticmethod
     def resolve_entities(root: Any, info: Any, representations: list[Any]) -> list[Any]:
+        ctx = context.of(info)
+        ctx.entities += len(representations)
+        if ctx.entities > MAX_ENTITIES:
+            # Checked before any order is looked up: one request, bounded work.
+            raise GraphQLError(
+                f"At most {MAX_ENTITIES} representations per request, batches included."
+            )
         entities: list[Any] = []
         for representation in representations:
             if not isinstance(representation, dict):

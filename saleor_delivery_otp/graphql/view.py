@@ -152,6 +152,11 @@ def _execute(
         and definition.operation != "query"
     ):
         raise BadRequest("Mutations must be sent with POST.", 405)
+    if method == "GET" and documents.gives_argument(
+        prepared.document, "revealToken", variables
+    ):
+        # A URL ends up in access logs, proxies and browser history.
+        raise BadRequest("Send a revealToken with POST, never in a URL.", 405)
     if isinstance(definition, OperationDefinition):
         loose = documents.loose_string_variable(definition, variables)
         if loose is not None:

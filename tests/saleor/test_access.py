@@ -221,15 +221,20 @@ def test_staff_changing_the_orders_email_opens_nothing_new(
     assert not any(code in m.body for m in mail.outbox)
 
 
-def test_staff_regenerate_sends_a_new_code_to_the_new_address(
-    customer_order, staff_mutation, order_staff, channel_USD
+def test_staff_changing_the_email_then_regenerating_receive_no_code(
+    customer_order, customer_user, staff_mutation, order_staff, channel_USD
 ):
-    order, _, record, _ = customer_order
+    """Staff set their own address on the order, then replace the code: the new
+    code stays with the customer it was issued to, and nothing is e-mailed to the
+    address staff typed in."""
+    order, _, record, token = customer_order
     staff_mutation(
-        ORDER_UPDATE, {"id": global_id("Order", order.pk), "email": "new@example.com"}
+        ORDER_UPDATE,
+        {"id": global_id("Order", order.pk), "email": "staff-private@example.com"},
     )
     mail.outbox.clear()
-    staff = ApiClient(user=order_staff.user, api_path=channel_route(channel_USD))
+    route = channel_route(channel_USD)
+    staff = ApiClient(user=order_staff.user, api_path=route)
 
     body = _post(
         staff,
@@ -243,12 +248,27 @@ def test_staff_regenerate_sends_a_new_code_to_the_new_address(
         "errors": [],
     }
     (new,) = codes_of(order)
-    (message,) = mail.outbox
-    assert message.to == ["new@example.com"]
-    assert service.open_code(new) in message.body
+    code = service.open_code(new)
+    assert not any(code in m.body for m in mail.outbox)
+    assert "staff-private@example.com" not in [to for m in mail.outbox for to in m.to]
     record.refresh_from_db()
     assert record.status == CodeStatus.SUPERSEDED
-    assert new.customer_id == ""  # the order has no account any more
+    assert (new.customer_id, new.recipient_digest) == (
+        record.customer_id,
+        record.recipient_digest,
+    )
+    # Her account and the link of her first e-mail open the new code; staff never.
+    customer = ApiClient(user=customer_user, api_path=route)
+    own = _post(customer, CODES, {"id": global_id("Order", order.pk)})
+    by_link = _post(
+        ApiClient(user=None, api_path=route),
+        CODES,
+        {"id": global_id("Order", order.pk), "token": token},
+    )
+    as_staff = _post(staff, CODES, {"id": global_id("Order", order.pk), "token": token})
+    assert own["data"]["orderDeliveryCodes"][0]["code"] == code
+    assert by_link["data"]["orderDeliveryCodes"][0]["code"] == code
+    assert code not in json.dumps(as_staff)
 
 
 def test_deleting_the_account_opens_nothing_new(

@@ -112,6 +112,7 @@ def test_a_crashing_api_sends_no_body_either(
     sentry_sdk.flush()
 
     assert response.status_code == 500
+    assert response["Cache-Control"] == "no-store"
     assert "saleor_delivery_otp.plugin" in [e.get("logger") for e in sentry_events]
     assert all("data" not in e.get("request", {}) for e in sentry_events)
     assert code not in json.dumps(sentry_events)
