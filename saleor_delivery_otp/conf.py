@@ -72,6 +72,12 @@ class Settings:
         # a cache flush resets it, the per-code lock in the database stays.
         "DELIVERY_OTP_CALLER_FAILED_PARCELS": 30,
         "DELIVERY_OTP_CALLER_WINDOW": timedelta(minutes=10),
+        # How long the Saleor plugin trusts an App token it has resolved, kept in
+        # Django's cache under the token's SHA-256 (never the token): a courier's
+        # steady stream of verifies then skips Saleor's App-token look-up (two
+        # queries and a hash check). An app deactivated or a token deleted in
+        # Saleor is refused at most this long after. Zero: look up every request.
+        "DELIVERY_OTP_APP_TOKEN_CACHE": timedelta(seconds=30),
         # Dotted path of the callable that e-mails a code: ``sender(record, code)``.
         # Celery calls it with the plain code read back from the encrypted copy, so
         # the code never travels through the broker.

@@ -16,6 +16,7 @@ Nothing here ever holds or writes a plain code.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -27,10 +28,12 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings as django_settings
 from django.contrib.postgres.expressions import ArraySubquery
 from django.contrib.sites.models import Site
+from django.core.cache import cache
 from django.db.models import F, JSONField, OuterRef, Q, Value
 from django.db.models.fields.json import KeyTextTransform
 from saleor.account.models import Group, User
 from saleor.app.models import App
+from saleor.core.auth import get_token_from_request
 from saleor.core.auth_backend import load_user_from_request
 from saleor.core.db.connection import allow_writer
 from saleor.core.db.expressions import PostgresJsonConcatenate
@@ -46,6 +49,7 @@ from saleor.product.models import Category, ProductType
 
 from . import constants as c
 from .codes import Keyring
+from .conf import settings as otp_settings
 from .emails.sending import EmailContext, ParcelItem, SmtpTransport
 from .host import ANONYMOUS, ChannelSettings, OrderFacts, Requestor, RequestorKind
 from .models import CodeStatus
@@ -797,6 +801,38 @@ def accessible_channels(user: User) -> frozenset[str] | None:
     return frozenset(slugs)
 
 
+def _app_requestor(request: HttpRequest) -> Requestor:
+    """The App behind an App token, looked up as Saleor's API does and then kept
+    for ``DELIVERY_OTP_APP_TOKEN_CACHE`` under the token's digest. Only tokens
+    that name an active app are kept: a stranger's guesses cost a look-up each."""
+    token = get_token_from_request(request) or ""
+    ttl = otp_settings.DELIVERY_OTP_APP_TOKEN_CACHE.total_seconds()
+    key = "delivery-otp:app-token:" + hashlib.sha256(token.encode()).hexdigest()
+    if ttl > 0 and token:
+        try:
+            known = cache.get(key)
+        except Exception as exc:  # the cache is an optimisation, never a gate
+            logger.warning("Delivery-code API: cache failed (%s).", type(exc).__name__)
+            known = None
+        if known is not None:
+            return Requestor(RequestorKind.APP, known[0], known[1])
+    try:
+        app = promise_app(request).get()
+    except Exception as exc:
+        logger.info("Delivery-code API: app token refused (%s).", type(exc).__name__)
+        return ANONYMOUS
+    if app is None:
+        return ANONYMOUS
+    if ttl > 0:
+        try:
+            cache.set(key, (str(app.pk), app.name), ttl)
+        except Exception as exc:
+            logger.warning("Delivery-code API: cache failed (%s).", type(exc).__name__)
+    # An app acts by the channel's list of apps allowed to verify, not by its
+    # permissions: no permission query on the courier's hot path.
+    return Requestor(RequestorKind.APP, str(app.pk), app.name)
+
+
 class SaleorHost:
     """:class:`saleor_delivery_otp.host.Host` for a real Saleor: its tokens, orders,
     apps, plugin configuration and order timeline.
@@ -840,18 +876,7 @@ class SaleorHost:
                 user.get_full_name() or user.email,
                 user.email,
             )
-        try:
-            app = promise_app(request).get()
-        except Exception as exc:
-            logger.info(
-                "Delivery-code API: app token refused (%s).", type(exc).__name__
-            )
-            return ANONYMOUS
-        if app is None:
-            return ANONYMOUS
-        # An app acts by the channel's list of apps allowed to verify, not by its
-        # permissions: no permission query on the courier's hot path.
-        return Requestor(RequestorKind.APP, str(app.pk), app.name)
+        return _app_requestor(request)
 
     def order(self, order_id: uuid.UUID) -> OrderFacts | None:
         order = (

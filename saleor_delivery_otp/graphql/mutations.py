@@ -127,7 +127,8 @@ class DeliveryCodeVerify(DeliveryCodeMutation):
     class Meta:
         description = (
             "Check a delivery code at the door. Requires an app allowed in the "
-            "channel's plugin configuration, or staff with MANAGE_ORDERS. One per "
+            "channel's plugin configuration, a driver key of the channel, or staff "
+            "with MANAGE_ORDERS in the channel. One per "
             "HTTP request: a further one in the same request, as an alias or in a "
             "batch, is refused with RATE_LIMITED and checks nothing."
         )

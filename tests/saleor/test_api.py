@@ -3,6 +3,8 @@ the customer's JWT, staff JWTs and App tokens (``saleor_host.SaleorHost``)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.core import mail
 from saleor.graphql.tests.fixtures import ApiClient
@@ -196,3 +198,57 @@ def test_code_protected_by_a_channel_key_is_emailed(keyed_order):
     order, _ = keyed_order
 
     assert any(f"#{order.number}" in message.subject for message in mail.outbox)
+
+
+def test_an_app_token_is_looked_up_once_then_trusted_for_a_bounded_time(shipped, app):
+    """A courier's stream of verifies skips Saleor's App-token look-up; an app
+    deactivated in Saleor is refused once the bound (30 s) has passed."""
+    from contextlib import ExitStack, contextmanager
+
+    from django.core.cache import cache
+    from django.db import connections
+    from django.utils import timezone
+    from freezegun import freeze_time
+
+    @contextmanager
+    def token_lookups():
+        # Statements seen on every connection (Saleor reads App tokens from its
+        # replica); Django's query log is emptied by each request.
+        seen: list[str] = []
+
+        def record(execute, sql, params, many, context):
+            if "app_apptoken" in sql:
+                seen.append(sql)
+            return execute(sql, params, many, context)
+
+        with ExitStack() as stack:
+            for alias in connections:
+                stack.enter_context(connections[alias].execute_wrapper(record))
+            yield seen
+
+    cache.clear()
+    order, parcel = shipped
+    (record,) = codes_of(order)
+    courier = ApiClient(app=app, api_path=GLOBAL_ROUTE)
+    wrong = {"fulfillment": global_id("Fulfillment", parcel.pk), "code": "000000"}
+    if service.open_code(record) == "000000":
+        wrong["code"] = "000001"
+    start = timezone.now()
+
+    with freeze_time(start):
+        with token_lookups() as first:
+            _post(courier, VERIFY, wrong)
+        with token_lookups() as second:
+            _post(courier, VERIFY, wrong)
+        app.is_active = False
+        app.save(update_fields=["is_active"])
+        within = _post(courier, VERIFY, wrong)
+    with freeze_time(start + timedelta(seconds=31)):
+        after = _post(courier, VERIFY, wrong)
+
+    assert first and not second
+    assert within["data"]["deliveryCodeVerify"]["attemptsLeft"] is not None
+    assert after["data"]["deliveryCodeVerify"]["attemptsLeft"] is None
+    assert [e["code"] for e in after["data"]["deliveryCodeVerify"]["errors"]] == [
+        "PERMISSION_DENIED"
+    ]
