@@ -172,10 +172,21 @@ def _at_the_door_by_api(
     outcome.right_code_accepted = answer["accepted"] is True
     say(f"   accepted={answer['accepted']}: the parcel is handed over")
 
-    say("7. Someone else (here the staff token) tries the same code again")
-    # The courier itself would be told "accepted" again for a few minutes: a retry
-    # after a lost answer. Anyone else is refused.
-    answer = api(VERIFY, {"tracking": "SBX-1001-1", "code": code}, staff)
+    _someone_else_tries(api, staff, "the staff token", code, outcome, say)
+
+
+def _someone_else_tries(
+    api: Client,
+    token: str,
+    who: str,
+    code: str,
+    outcome: Outcome,
+    say: Callable[[str], None],
+) -> None:
+    say(f"7. Someone else (here {who}) tries the same code again")
+    # Whoever was accepted would be told so again for a few minutes (a retry after
+    # a lost answer); anyone else is refused.
+    answer = api(VERIFY, {"tracking": "SBX-1001-1", "code": code}, token)
     answer = answer["deliveryCodeVerify"]
     outcome.second_use_refused = answer["accepted"] is False
     say(f"   accepted={answer['accepted']}: a code works once")
@@ -232,10 +243,4 @@ def _at_the_door_on_the_page(
     outcome.right_code_accepted = kind == "handed-over"
     say(f"   the page says: {text}")
 
-    say("7. Someone else (here the courier's app) tries the same code again")
-    # The driver itself would be told "handed over" again for a few minutes: a
-    # retry after a lost answer. Anyone else is refused.
-    answer = api(VERIFY, {"tracking": "SBX-1001-1", "code": code}, someone_else)
-    answer = answer["deliveryCodeVerify"]
-    outcome.second_use_refused = answer["accepted"] is False
-    say(f"   accepted={answer['accepted']}: a code works once")
+    _someone_else_tries(api, someone_else, "the courier's app", code, outcome, say)
