@@ -63,9 +63,10 @@ class OrderFacts:
     """What the API must know of an order, as it is now.
 
     Who may read a code is pinned on the code when it is issued (see
-    :mod:`~saleor_delivery_otp.access`); the order's current e-mail and account are
-    used only to refuse a resend to a changed address and to pin a code staff
-    regenerate.
+    :mod:`~saleor_delivery_otp.access`); the order's current e-mail is used only to
+    refuse a resend to a changed address (and to move a pin to a new key while the
+    address is unchanged), its current account to tell its owner "no codes" rather
+    than a refusal.
     """
 
     id: UUID

@@ -13,7 +13,8 @@ Three rules shape this module:
   ids only (an exception's text is not ours to trust), and queues
   :func:`retry_hook_task`, which runs the same logic again by id with backoff.
 * **The request path stays short.** checkoutComplete and orderFulfill wait for the
-  hooks, so a hook only reads its lines (one query) and issues or binds the code.
+  hooks, so a hook only reads its lines (one query), issues or binds the code and
+  marks its e-mail owed (the outbox).
   Queuing the code e-mail, the order timeline entry and the fulfillment's status
   metadata happen in :func:`code_follow_up_task`, a Celery task keyed by the code's
   id: the customer's e-mail is a Celery task anyway.
@@ -197,8 +198,9 @@ def tracking_number_updated(fulfillment: Any, config: ChannelConfig) -> None:
     """
     host = _host()
     brief = host.parcel_brief(fulfillment)
-    service.record_tracking(brief.id, brief.tracking_number)
-    host.reassert_parcel_status(fulfillment)
+    if service.record_tracking(brief.id, brief.tracking_number):
+        # Only a parcel with a code has a status to write again.
+        host.reassert_parcel_status(fulfillment)
 
 
 def parcel_canceled(fulfillment: Any, config: ChannelConfig) -> None:

@@ -313,11 +313,6 @@ class ChannelConfig:
         names; they allow nobody."""
         return tuple(sorted(e for e in self.allowed_apps if app_pk(e) is None))
 
-    def app_allowed(self, *, app_id: str, app_name: str = "") -> bool:
-        """Whether a Saleor App may verify codes in this channel: by its ID only,
-        as any number of apps may share a name (``app_name`` is not used)."""
-        return bool(app_id) and app_id in self.app_ids
-
 
 def app_pk(entry: str) -> str | None:
     """The App primary key an entry names (``17`` or Saleor's global ID

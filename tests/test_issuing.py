@@ -5,6 +5,7 @@ import uuid
 import pytest
 
 from saleor_delivery_otp import service
+from saleor_delivery_otp.codes import Keyring
 from saleor_delivery_otp.exceptions import InvalidInput
 from saleor_delivery_otp.models import CodeEvent, CodeScope, CodeStatus, DeliveryCode
 
@@ -115,3 +116,31 @@ def test_bad_input_is_refused_and_changes_nothing(call, field):
     assert error.value.field == field
     assert DeliveryCode.objects.count() == 0
     assert CodeEvent.objects.count() == 0
+
+
+SERVER_KEY = "test-key-0123456789abcdef0123456789abcdef"  # tests/settings.py
+CHANNEL_KEY = "channel-key-0123456789abcdef0123456789abcdef"
+
+
+def test_a_later_parcel_keeps_the_mailbox_pin_when_its_channel_changed_keys(
+    order_id, rules, settings
+):
+    """The first code is under the server's key; the channel then issues under a
+    key set of its own, which does not hold the old key. The new parcel's code is
+    still pinned to the customer's mailbox (under the new key), not to none."""
+    anna = service.Reader(customer_id="7", email="anna@example.com")
+    first = service.issue_for_parcel(
+        order_id, 3001, channel="eu", reader=anna, rules=rules
+    ).record
+    # Every key a code may be under stays readable (in Saleor: the server's keys
+    # and every key set); the channel now issues under its own.
+    settings.DELIVERY_OTP_KEYS = [CHANNEL_KEY, SERVER_KEY]
+    channel = Keyring([CHANNEL_KEY])
+
+    second = service.issue_for_parcel(
+        order_id, 3002, channel="eu", reader=anna, rules=rules, keyring=channel
+    ).record
+
+    assert second.key_id != first.key_id
+    assert second.recipient_digest == channel.recipient_digest("anna@example.com")
+    assert service.is_pinned_to(second, "anna@example.com", channel)

@@ -283,9 +283,7 @@ class DriverQueries(graphene.ObjectType):
             return None
         # Signed in means: may check parcels here (on a channel's route, that
         # channel must be one of the key's, with delivery codes active).
-        channels = sorted(
-            access.verifying_channels(requestor, ctx.host, ctx.channel) or ()
-        )
+        channels = sorted(access.verifying_channels(requestor, ctx.host, ctx.channel))
         if not channels:
             return None
         phone = None
