@@ -108,6 +108,9 @@ def test_threshold_is_in_the_channel_currency_and_strictly_above():
         (c.TIME_ZONE, "Mars/Olympus_Mons"),
         (c.ORDER_URL, "javascript:alert(1)"),
         (c.ORDER_URL, "https://shop.example.com/orders/{id}"),
+        # The reveal token goes only in the fragment: never in a path or query,
+        # where access logs, CDNs and Referer headers would keep it.
+        (c.ORDER_URL, "https://shop.example.com/orders/{token}?t={reveal_token}"),
         (c.LOGO_URL, "ftp://shop.example.com/logo.png"),
         (c.BRAND_COLOR, "red"),
         (c.CODE_EMAIL_SUBJECT, "Your code: {{delivery_code.code}}"),
