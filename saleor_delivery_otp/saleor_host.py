@@ -19,7 +19,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
@@ -47,6 +47,7 @@ from saleor.plugins.manager import get_plugins_manager
 from saleor.plugins.models import EmailTemplate, PluginConfiguration
 from saleor.product.models import Category, ProductType
 
+from . import codes
 from . import constants as c
 from .codes import Keyring
 from .conf import settings as otp_settings
@@ -713,14 +714,6 @@ def all_channel_keys() -> tuple[str, ...]:
     return all_key_set_keys()
 
 
-def _with_older(base: Keyring, older: Callable[[], Iterable[str]]) -> Keyring:
-    """``base`` (its current key still first) plus the keys ``older`` gives, read
-    only when a record names a key ``base`` does not hold."""
-    secrets = [base.current.secret]
-    secrets += [key.secret for key in base._keys.values() if key is not base.current]
-    return Keyring(secrets, older=older)
-
-
 def resolve_apps(entries: Iterable[str]) -> tuple[list[str], list[str]]:
     """The configured apps as App IDs, for saving: ``(ids, problems)``.
 
@@ -938,12 +931,18 @@ class SaleorHost:
 
     def keyring(self) -> Keyring:
         if self._keyring is None:
-            self._keyring = _with_older(Keyring.from_settings(), all_channel_keys)
+            # The settings' keys, newest (current) first, then every key set's.
+            server = [key.secret for key in Keyring.from_settings()._keys.values()]
+            # Derived once per set of keys (codes._keyring), not once per request:
+            # the key sets come from the settings, so the set rarely changes.
+            self._keyring = codes._keyring(
+                tuple(dict.fromkeys([*server, *all_channel_keys()]))
+            )
         return self._keyring
 
     def issuing_keyring(self, channel: str) -> Keyring:
         keys = channel_keys(channel)
-        return Keyring(keys) if keys else Keyring.from_settings()
+        return codes._keyring(tuple(keys)) if keys else Keyring.from_settings()
 
     def timeline(self, order_id: uuid.UUID, message: str, requestor: Requestor) -> None:
         """Queued, not written here: the courier's verify is a hot path, and the
