@@ -293,11 +293,20 @@ def gives_argument(
     already bounded, so walking it is cheap."""
     found = _ArgumentsNamed(name)
     visit(document, found)
+    # A variable's default value is written in the document too.
+    defaults = {
+        variable.variable.name.value
+        for definition in document.definitions
+        if isinstance(definition, ast.OperationDefinition)
+        for variable in definition.variable_definitions or ()
+        if variable.default_value is not None
+    }
     for value in found.values:
-        if isinstance(value, ast.Variable):
-            if (variables or {}).get(value.name.value) is not None:
-                return True
-        else:
+        if not isinstance(value, ast.Variable):
+            return True
+        if (variables or {}).get(value.name.value) is not None:
+            return True
+        if value.name.value in defaults:
             return True
     return False
 
