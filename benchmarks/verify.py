@@ -299,7 +299,7 @@ def main() -> None:
 def run(n: int) -> None:
     from django.db import connection
 
-    from saleor_delivery_otp.rules import CodeRules
+    from saleor_delivery_otp.limits import CodeLimits
 
     pg = connection.pg_version
     print(
@@ -310,7 +310,7 @@ def run(n: int) -> None:
     # Issue the codes the run needs. Right codes: one parcel per verify; its row
     # also takes one bare UPDATE. Wrong codes: separate parcels, each taking as
     # many wrong codes as it can without locking.
-    per_parcel = max(1, CodeRules.from_settings().max_attempts - 1)
+    per_parcel = max(1, CodeLimits.from_settings().max_attempts - 1)
     ids = itertools.count(1)
     started = time.perf_counter()
     right = issue(WARMUP + n, ids)
@@ -336,7 +336,7 @@ def run(n: int) -> None:
         f"SQL queries per verify (BEGIN/COMMIT counted apart), sample of {SAMPLE}"
         f" each, target <= {MAX_QUERIES}:"
     )
-    max_attempts = CodeRules.from_settings().max_attempts
+    max_attempts = CodeLimits.from_settings().max_attempts
     for parcel in sample_locked:
         for _ in range(max_attempts):
             _verify(parcel.fulfillment_id, parcel.wrong_code)

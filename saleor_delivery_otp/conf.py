@@ -2,7 +2,7 @@
 
 Every value can be set in Django's settings under the same name. The Saleor plugin
 overrides the per-channel ones (length, attempts, validity, resend limits) from its
-Dashboard configuration through :class:`saleor_delivery_otp.rules.CodeRules`; what is
+Dashboard configuration through :class:`saleor_delivery_otp.limits.CodeLimits`; what is
 here is the fallback for a channel that sets nothing, and for code that runs outside
 a channel (Celery beat, the sandbox).
 """

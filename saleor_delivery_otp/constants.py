@@ -78,7 +78,7 @@ DEFAULTS: Final[dict[str, str]] = {
 }
 
 # Bounds the configuration accepts. Code length and attempts follow the engine
-# (codes.MIN_LENGTH/MAX_LENGTH, rules.MAX_ATTEMPTS_LIMIT).
+# (codes.MIN_LENGTH/MAX_LENGTH, limits.MAX_ATTEMPTS_LIMIT).
 MAX_VALIDITY_DAYS: Final = 365
 MAX_RESEND_COOLDOWN_SECONDS: Final = 86_400
 MAX_RESEND_DAILY_CAP: Final = 100

@@ -1,5 +1,9 @@
 """Errors the engine raises. Their messages are safe to show: no code, no key."""
 
+from __future__ import annotations
+
+from collections.abc import Mapping
+
 
 class DeliveryOTPError(Exception):
     """Base class; ``code`` is a stable, machine-readable name for API error enums."""
@@ -39,7 +43,21 @@ class RateLimited(DeliveryOTPError):
         self.retry_after = retry_after
 
 
+class PermissionDenied(DeliveryOTPError):
+    """The caller may not do this (Saleor's ``PermissionDenied``)."""
+
+    code = "permission_denied"
+
+
 class ConfigurationError(DeliveryOTPError):
-    """Settings or keys are unusable; raised at use, logged without key material."""
+    """Settings, keys or a channel's configuration are unusable; raised at use,
+    logged without key material. ``errors`` names every bad field of a channel's
+    configuration at once (field name to message), so a form can show them all."""
 
     code = "configuration"
+
+    def __init__(self, message: str = "", errors: Mapping[str, str] | None = None):
+        self.errors = dict(errors or {})
+        super().__init__(
+            message or "Invalid delivery-code configuration: " + ", ".join(self.errors)
+        )

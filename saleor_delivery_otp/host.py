@@ -16,7 +16,7 @@ from uuid import UUID
 
 from .audit import Actor, ActorKind
 from .codes import Keyring
-from .rules import CodeRules
+from .limits import CodeLimits
 
 
 class RequestorKind(enum.StrEnum):
@@ -81,7 +81,7 @@ class OrderFacts:
 class ChannelSettings:
     """One channel's plugin configuration, as the API uses it."""
 
-    rules: CodeRules
+    limits: CodeLimits
     # Apps (by id) allowed to verify codes in this channel.
     verifying_apps: frozenset[str] = frozenset()
     # The number a driver calls when a code is locked ("Shop phone for drivers").

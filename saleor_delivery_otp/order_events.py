@@ -44,9 +44,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from . import policy, service
+from .limits import CodeLimits
 from .models import CodeScope, CodeStatus, DeliveryCode, EventType
 from .plugin_config import ChannelConfig, EmailMode
-from .rules import CodeRules
 
 logger = logging.getLogger(__name__)
 
@@ -103,7 +103,7 @@ def order_created(order: Any, config: ChannelConfig) -> None:
         data.id,
         channel=data.channel_slug,
         reader=data.reader,
-        rules=config.rules,
+        limits=config.limits,
         keyring=config.keyring(),
     )
     _follow_up(result, email=not _confirmation_carries_code(order, config))
@@ -131,7 +131,7 @@ def parcel_shipped(fulfillment: Any, config: ChannelConfig) -> None:
             channel=parcel.channel_slug,
             tracking_number=parcel.tracking_number,
             reader=host.reader_of(host.order_of(fulfillment)),
-            rules=config.rules,
+            limits=config.limits,
             keyring=config.keyring(),
         )
         order_code = result.record.scope == CodeScope.ORDER
@@ -432,7 +432,7 @@ def _follow_up(result: service.IssueResult, *, email: bool = True) -> None:
     _enqueue(code_follow_up_task, str(record.pk), event or "", email)
 
 
-def _announce_once(record_id: uuid.UUID, rules: CodeRules) -> bool:
+def _announce_once(record_id: uuid.UUID, limits: CodeLimits) -> bool:
     """Queue a code's first e-mail unless it was already queued."""
     with transaction.atomic():
         record = DeliveryCode.objects.select_for_update().filter(pk=record_id).first()
@@ -442,7 +442,7 @@ def _announce_once(record_id: uuid.UUID, rules: CodeRules) -> bool:
             or not record.is_usable(timezone.now())
         ):
             return False
-        service.announce(record, rules=rules)
+        service.announce(record, limits=limits)
         return True
 
 
@@ -462,8 +462,8 @@ def code_follow_up_task(
                 return False
             if email and event in ("", EventType.ISSUED, EventType.BOUND):
                 config = host.channel_config(record.channel)
-                rules = config.rules if config else CodeRules.from_settings()
-                _announce_once(record.pk, rules)
+                limits = config.limits if config else CodeLimits.from_settings()
+                _announce_once(record.pk, limits)
                 record.refresh_from_db()
             if record.fulfillment_id is not None:
                 host.set_parcel_status(record.fulfillment_id, record.status)

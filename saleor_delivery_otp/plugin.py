@@ -23,7 +23,8 @@ from saleor.plugins.error_codes import PluginErrorCode
 
 from . import constants as c
 from . import order_events, plugin_config
-from .plugin_config import ChannelConfig, ConfigurationInvalid, FieldKind
+from .exceptions import ConfigurationError
+from .plugin_config import ChannelConfig, FieldKind
 
 if TYPE_CHECKING:
     from saleor.order.models import Fulfillment, Order
@@ -161,7 +162,7 @@ class DeliveryOTPPlugin(BasePlugin):
             return plugin_config.parse_items(
                 self.configuration, currency=getattr(channel, "currency_code", "")
             )
-        except ConfigurationInvalid as exc:
+        except ConfigurationError as exc:
             logger.error(
                 "Delivery codes are off in channel %s: invalid configuration of %s.",
                 slug,

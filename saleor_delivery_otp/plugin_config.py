@@ -3,7 +3,7 @@
 Saleor stores a plugin's configuration as a list of ``{"name", "value"}`` items whose
 values are whatever the Dashboard sent, mostly strings. This module turns one
 channel's items into the engine's plain objects (:class:`~.policy.Policy`,
-:class:`~.rules.CodeRules`, a :class:`~.codes.Keyring`) or into field-level error
+:class:`~.limits.CodeLimits`, a :class:`~.codes.Keyring`) or into field-level error
 messages for the Dashboard. It does not import Saleor, so the CI tier tests it
 without one; :mod:`saleor_delivery_otp.plugin` maps :data:`FIELDS` onto Saleor's
 ``CONFIG_STRUCTURE``.
@@ -37,8 +37,9 @@ from .emails.rendering import (
     safe_url,
     validate_templates,
 )
+from .exceptions import ConfigurationError
+from .limits import MAX_ATTEMPTS_LIMIT, CodeLimits
 from .policy import ParcelRule, Policy
-from .rules import MAX_ATTEMPTS_LIMIT, CodeRules
 
 logger = logging.getLogger(__name__)
 
@@ -266,7 +267,7 @@ class ChannelConfig:
     """One channel's configuration, parsed and checked."""
 
     policy: Policy
-    rules: CodeRules
+    limits: CodeLimits
     email_mode: EmailMode = EmailMode.SEPARATE
     # Apps allowed to verify, as saved: App IDs (names are turned into IDs when the
     # configuration is saved; a name left over from an older version never matches).
@@ -436,14 +437,6 @@ def legacy_keys_message(channel_slug: str, keys: tuple[str, ...]) -> str:
     )
 
 
-class ConfigurationInvalid(ValueError):
-    """Raised with every bad field at once, so the Dashboard can show them all."""
-
-    def __init__(self, errors: Mapping[str, str]):
-        super().__init__("Invalid delivery-code configuration: " + ", ".join(errors))
-        self.errors = dict(errors)
-
-
 def values_from_items(
     items: Iterable[Mapping[str, object]] | None,
 ) -> dict[str, object]:
@@ -479,20 +472,20 @@ def validate(values: Mapping[str, object]) -> dict[str, str]:
 def parse(values: Mapping[str, object], *, currency: str) -> ChannelConfig:
     """The configuration of a channel whose prices are in ``currency``.
 
-    Raises :class:`ConfigurationInvalid` with every bad field.
+    Raises :class:`~.exceptions.ConfigurationError` with every bad field.
     """
     parsed, errors = _parse_fields(values)
     if errors:
-        raise ConfigurationInvalid(errors)
+        raise ConfigurationError(errors=errors)
     if not isinstance(currency, str) or not currency.strip():
-        raise ConfigurationInvalid({c.THRESHOLD: "The channel has no currency."})
+        raise ConfigurationError(errors={c.THRESHOLD: "The channel has no currency."})
     policy = Policy(
         thresholds={currency.strip().upper(): parsed[c.THRESHOLD]},
         category_slugs=parsed[c.CATEGORY_SLUGS],
         product_type_slugs=parsed[c.PRODUCT_TYPE_SLUGS],
         parcel_rule=parsed[c.PARCEL_RULE],
     )
-    rules = CodeRules(
+    limits = CodeLimits(
         length=parsed[c.CODE_LENGTH],
         max_attempts=parsed[c.MAX_ATTEMPTS],
         validity=timedelta(days=parsed[c.VALIDITY_DAYS]),
@@ -518,7 +511,7 @@ def parse(values: Mapping[str, object], *, currency: str) -> ChannelConfig:
     )
     return ChannelConfig(
         policy=policy,
-        rules=rules,
+        limits=limits,
         email_mode=parsed[c.EMAIL_MODE],
         allowed_apps=parsed[c.ALLOWED_APPS],
         key_set=parsed[c.KEY_SET],
@@ -531,7 +524,7 @@ def scope_slugs(values: Mapping[str, object]) -> tuple[frozenset[str], frozenset
     """The category and product-type slugs of a valid configuration."""
     parsed, errors = _parse_fields(values)
     if errors:
-        raise ConfigurationInvalid(errors)
+        raise ConfigurationError(errors=errors)
     return parsed[c.CATEGORY_SLUGS], parsed[c.PRODUCT_TYPE_SLUGS]
 
 

@@ -52,11 +52,11 @@ from . import constants as c
 from .codes import Keyring
 from .conf import settings as otp_settings
 from .emails.sending import EmailContext, ParcelItem, SmtpTransport
+from .exceptions import ConfigurationError
 from .host import ANONYMOUS, ChannelSettings, OrderFacts, Requestor, RequestorKind
 from .models import CodeStatus
 from .plugin_config import (
     ChannelConfig,
-    ConfigurationInvalid,
     all_key_set_keys,
     app_pk,
     legacy_keys,
@@ -313,7 +313,7 @@ def _parsed_config(
     log_legacy_keys(channel_slug, items)
     try:
         return parse_items(items, currency=currency)
-    except ConfigurationInvalid as exc:
+    except ConfigurationError as exc:
         logger.error(
             "Delivery codes are off in channel %s: invalid configuration of %s.",
             channel_slug,
@@ -344,7 +344,7 @@ def channel_keys(channel_slug: str) -> tuple[str, ...]:
     items, currency = row
     try:
         return parse_items(items, currency=currency or "XXX").keys
-    except ConfigurationInvalid:
+    except ConfigurationError:
         return ()
 
 
@@ -492,7 +492,7 @@ def _config_for_emails(channel_slug: str, currency: str) -> ChannelConfig:
     row = _config_row(channel_slug, active_only=False)
     try:
         return parse_items(row[0] if row else None, currency=currency or "XXX")
-    except ConfigurationInvalid:
+    except ConfigurationError:
         return parse_items(None, currency=currency or "XXX")
 
 
@@ -639,7 +639,7 @@ def _context(
         order_url=email.order_page(token=str(order.pk), number=str(order.number)),
         items=items,
         parcel_number=parcel_number,
-        validity_days=config.rules.validity.days,
+        validity_days=config.limits.validity.days,
         time_zone=email.time_zone,
         shop_name=shop_name(transport),
         customer_name=customer or "",
@@ -908,7 +908,7 @@ class SaleorHost:
                 None
                 if config is None
                 else ChannelSettings(
-                    rules=config.rules,
+                    limits=config.limits,
                     verifying_apps=config.app_ids,
                     shop_phone=config.driver_phone,
                 )

@@ -33,6 +33,7 @@ from .exceptions import (
     NotFound,
     RateLimited,
 )
+from .limits import CodeLimits
 from .models import (
     AttemptOutcome,
     CodeEvent,
@@ -42,7 +43,6 @@ from .models import (
     EventType,
     VerificationAttempt,
 )
-from .rules import CodeRules
 
 logger = logging.getLogger(__name__)
 
@@ -266,7 +266,7 @@ class Pin:
 
 def _new_record(
     keyring: Keyring,
-    rules: CodeRules,
+    limits: CodeLimits,
     actor: Actor,
     now: datetime,
     pin: Pin,
@@ -274,8 +274,8 @@ def _new_record(
 ) -> DeliveryCode:
     record = DeliveryCode(
         id=uuid.uuid4(),
-        length=rules.length,
-        max_attempts=rules.max_attempts,
+        length=limits.length,
+        max_attempts=limits.max_attempts,
         key_id=keyring.current.key_id,
         created_at=now,
         updated_at=now,
@@ -283,7 +283,7 @@ def _new_record(
         recipient_digest=pin.recipient_digest,
         **fields,
     )
-    plain = codes.generate(rules.length)
+    plain = codes.generate(limits.length)
     record.digest = keyring.digest(record.id, plain)
     record.sealed = keyring.seal(record.id, plain)
     record.save(force_insert=True)
@@ -310,10 +310,10 @@ def log_event(
 
 
 def _defaults(
-    rules: CodeRules | None, keyring: Keyring | None, now: datetime | None
-) -> tuple[CodeRules, Keyring, datetime]:
+    limits: CodeLimits | None, keyring: Keyring | None, now: datetime | None
+) -> tuple[CodeLimits, Keyring, datetime]:
     return (
-        rules or CodeRules.from_settings(),
+        limits or CodeLimits.from_settings(),
         keyring or Keyring.from_settings(),
         now or timezone.now(),
     )
@@ -324,7 +324,7 @@ def issue_for_order(
     *,
     channel: str,
     reader: Reader = GUEST_WITHOUT_ADDRESS,
-    rules: CodeRules | None = None,
+    limits: CodeLimits | None = None,
     keyring: Keyring | None = None,
     now: datetime | None = None,
 ) -> IssueResult:
@@ -332,7 +332,7 @@ def issue_for_order(
     pinned to ``reader``: the order's account and e-mail at purchase."""
     order_uuid = _uuid(order_id, "order_id")
     channel = _text(channel, "channel", MAX_CHANNEL_CHARS, required=True)
-    rules, keyring, now = _defaults(rules, keyring, now)
+    limits, keyring, now = _defaults(limits, keyring, now)
 
     existing = _current().filter(order_id=order_uuid, scope=CodeScope.ORDER).first()
     if existing is not None:
@@ -341,7 +341,7 @@ def issue_for_order(
         with transaction.atomic():
             record = _new_record(
                 keyring,
-                rules,
+                limits,
                 SYSTEM,
                 now,
                 Pin.of(reader, keyring),
@@ -363,7 +363,7 @@ def issue_for_parcel(
     channel: str,
     tracking_number: str = "",
     reader: Reader = GUEST_WITHOUT_ADDRESS,
-    rules: CodeRules | None = None,
+    limits: CodeLimits | None = None,
     keyring: Keyring | None = None,
     now: datetime | None = None,
 ) -> IssueResult:
@@ -381,11 +381,11 @@ def issue_for_parcel(
     tracking = _text(
         tracking_number, "tracking_number", MAX_TRACKING_CHARS, required=False
     )
-    rules, keyring, now = _defaults(rules, keyring, now)
+    limits, keyring, now = _defaults(limits, keyring, now)
 
     # No read first: a parcel's first event is the usual case and runs inside
     # Saleor's orderFulfill; a repeated event hits the unique constraint instead.
-    expires_at = now + rules.validity
+    expires_at = now + limits.validity
     try:
         with transaction.atomic():
             # One statement: the order's unbound code, if any, and the first code
@@ -429,7 +429,7 @@ def issue_for_parcel(
                 return IssueResult(order_code, created=False, bound=True)
             record = _new_record(
                 keyring,
-                rules,
+                limits,
                 SYSTEM,
                 now,
                 (
@@ -534,7 +534,7 @@ ADDRESS_CHANGED = (
 def request_resend(
     record_id: object,
     *,
-    rules: CodeRules | None = None,
+    limits: CodeLimits | None = None,
     now: datetime | None = None,
     current_email: str | None = None,
     keyring: Keyring | None = None,
@@ -550,7 +550,7 @@ def request_resend(
     the e-mail task checks the address again before anything is sent.
     """
     pk = _uuid(record_id, "delivery_code_id")
-    rules = rules or CodeRules.from_settings()
+    limits = limits or CodeLimits.from_settings()
     now = now or timezone.now()
     with transaction.atomic():
         record = DeliveryCode.objects.select_for_update().filter(pk=pk).first()
@@ -562,14 +562,14 @@ def request_resend(
             record, current_email, keyring or reading_keyring()
         ):
             raise InvalidState(ADDRESS_CHANGED)
-        _count_send(record, rules, now, enforce=True)
+        _count_send(record, limits, now, enforce=True)
         log_event(record, EventType.EMAIL_QUEUED, now=now)
         schedule_email(record)
     return record
 
 
 def _count_send(
-    record: DeliveryCode, rules: CodeRules, now: datetime, *, enforce: bool
+    record: DeliveryCode, limits: CodeLimits, now: datetime, *, enforce: bool
 ) -> None:
     """Count one send and mark the e-mail due (the outbox), on a locked row.
 
@@ -580,7 +580,7 @@ def _count_send(
     sends = record.sends_that_day if record.sends_day == today else 0
     if enforce:
         if record.last_sent_at is not None:
-            wait = record.last_sent_at + rules.resend_cooldown - now
+            wait = record.last_sent_at + limits.resend_cooldown - now
             if wait > timedelta(0):
                 raise RateLimited(
                     "The code was sent moments ago; please wait before asking again.",
@@ -594,7 +594,7 @@ def _count_send(
                 "The code's e-mail is on its way; please wait before asking again.",
                 retry_after=max(1, int((wait - now).total_seconds() + 0.999)),
             )
-        if sends >= rules.resend_daily_cap:
+        if sends >= limits.resend_daily_cap:
             raise RateLimited(
                 "The code was sent too many times today.",
                 retry_after=max(1, int((_day_end(today) - now).total_seconds())),
@@ -616,13 +616,16 @@ def _count_send(
 
 
 def announce(
-    record: DeliveryCode, *, rules: CodeRules | None = None, now: datetime | None = None
+    record: DeliveryCode,
+    *,
+    limits: CodeLimits | None = None,
+    now: datetime | None = None,
 ) -> None:
     """Owe the first e-mail of a new code; it counts towards the resend limits."""
-    rules = rules or CodeRules.from_settings()
+    limits = limits or CodeLimits.from_settings()
     now = now or timezone.now()
     with transaction.atomic():
-        _count_send(record, rules, now, enforce=False)
+        _count_send(record, limits, now, enforce=False)
         log_event(record, EventType.EMAIL_QUEUED, now=now)
         schedule_email(record)
 
@@ -674,7 +677,7 @@ def claim_due_emails(
     """
     now = now or timezone.now()
     grace = settings.DELIVERY_OTP_EMAIL_DUE_GRACE if grace is None else grace
-    rules = CodeRules.from_settings()  # no limit is enforced: only the count
+    limits = CodeLimits.from_settings()  # no limit is enforced: only the count
     with transaction.atomic():
         due = list(
             DeliveryCode.objects.select_for_update(skip_locked=True)
@@ -684,7 +687,7 @@ def claim_due_emails(
         )
         for record in due:
             if record.last_sent_at is None:
-                _count_send(record, rules, now, enforce=False)
+                _count_send(record, limits, now, enforce=False)
                 log_event(record, EventType.EMAIL_QUEUED, now=now)
         DeliveryCode.objects.filter(pk__in=[r.pk for r in due]).update(email_due_at=now)
         # Codes used, revoked or expired while their e-mail was due owe nothing.
@@ -707,7 +710,7 @@ def verify(
     actor: Actor,
     *,
     channels: Collection[str] | None = None,
-    rules: CodeRules | None = None,
+    limits: CodeLimits | None = None,
     keyring: Keyring | None = None,
     now: datetime | None = None,
 ) -> VerifyResult:
@@ -718,8 +721,8 @@ def verify(
     the verdict with its log entry (a live code) or the log entry with the count
     of earlier failures (anything else).
 
-    ``rules`` give the attempt limit an unknown parcel counts down from (pass the
-    rules of the caller's channel), and the retry window.
+    ``limits`` give the attempt limit an unknown parcel counts down from (pass the
+    limits of the caller's channel), and the retry window.
     """
     if not isinstance(lookup, Lookup):
         raise InvalidInput(
@@ -732,13 +735,13 @@ def verify(
             _text(channel, "channel", MAX_CHANNEL_CHARS, required=True)
             for channel in channels
         )
-    rules, keyring, now = _defaults(rules, keyring, now)
+    limits, keyring, now = _defaults(limits, keyring, now)
 
     with transaction.atomic():
         # A caller allowed in no channel sees no parcel: same answer as unknown.
         found = lookup.lock_records(scope) if scope != () else []
         record, outcome = _pick(found, now)
-        if outcome is AttemptOutcome.USED and _is_retry(record, actor, rules, now):
+        if outcome is AttemptOutcome.USED and _is_retry(record, actor, limits, now):
             assert record is not None
             if _matches(keyring, record, candidate):
                 # The caller that was accepted asks again (its answer was lost):
@@ -747,12 +750,12 @@ def verify(
                 return VerifyResult(
                     True, 0, AttemptOutcome.ACCEPTED, record, repeated=True
                 )
-            return _refuse(lookup, record, outcome, actor, rules, now)
+            return _refuse(lookup, record, outcome, actor, limits, now)
         if outcome is not None:
             # Spend the same hashing work as a real check, so that a missing parcel
             # does not answer faster than a wrong code.
             keyring.digest(uuid.UUID(int=0), candidate)
-            return _refuse(lookup, record, outcome, actor, rules, now)
+            return _refuse(lookup, record, outcome, actor, limits, now)
 
         assert record is not None
         record.attempts += 1
@@ -793,7 +796,7 @@ def _matches(keyring: Keyring, record: DeliveryCode, candidate: str) -> bool:
 
 
 def _is_retry(
-    record: DeliveryCode | None, actor: Actor, rules: CodeRules, now: datetime
+    record: DeliveryCode | None, actor: Actor, limits: CodeLimits, now: datetime
 ) -> bool:
     """Whether this caller was accepted for this code moments ago, with the code.
 
@@ -807,7 +810,7 @@ def _is_retry(
         and not record.status_reason
         and record.verified_by == str(actor)
         and record.verified_at is not None
-        and now - record.verified_at <= rules.retry_window
+        and now - record.verified_at <= limits.retry_window
     )
 
 
@@ -846,7 +849,7 @@ def _refuse(
     record: DeliveryCode | None,
     outcome: AttemptOutcome,
     actor: Actor,
-    rules: CodeRules,
+    limits: CodeLimits,
     now: datetime,
 ) -> VerifyResult:
     """A failure without a live code, answered like a wrong code would be.
@@ -857,7 +860,7 @@ def _refuse(
     name otherwise, from the limit of the caller's channel, so an unknown parcel
     runs down from that limit to zero exactly as a real one does.
     """
-    limit = record.max_attempts if record is not None else rules.max_attempts
+    limit = record.max_attempts if record is not None else limits.max_attempts
     failures = _log_refusal(lookup, record, outcome, actor, now)
     return VerifyResult(False, max(0, limit - failures - 1), outcome, record)
 
@@ -1084,7 +1087,7 @@ def regenerate(
     *,
     actor: Actor,
     current_email: str = "",
-    rules: CodeRules | None = None,
+    limits: CodeLimits | None = None,
     keyring: Keyring | None = None,
     now: datetime | None = None,
 ) -> DeliveryCode:
@@ -1100,19 +1103,19 @@ def regenerate(
     it). ``current_email``, the order's address now, only lets the pin move to a
     new key when it is still the pinned address.
     """
-    rules, keyring, now = _defaults(rules, keyring, now)
+    limits, keyring, now = _defaults(limits, keyring, now)
     with transaction.atomic():
         old = _locked_record(record_id)
         if old.status not in (*_OPEN, CodeStatus.EXPIRED):
             raise InvalidState(f"A {old.status} code cannot be replaced.")
-        _check_replacements(old, rules, now)
+        _check_replacements(old, limits, now)
         old.status = CodeStatus.SUPERSEDED
         old.updated_at = now
         old.save(update_fields=["status", "updated_at"])
         log_event(old, EventType.SUPERSEDED, actor, now=now)
         new = _new_record(
             keyring,
-            rules,
+            limits,
             actor,
             now,
             Pin.carried(old, current_email, keyring),
@@ -1122,14 +1125,16 @@ def regenerate(
             channel=old.channel,
             tracking_number=old.tracking_number,
             shipped_at=old.shipped_at,
-            expires_at=now + rules.validity if old.fulfillment_id else None,
+            expires_at=now + limits.validity if old.fulfillment_id else None,
         )
         # The new code's e-mail is owed in the same transaction that makes it.
-        announce(new, rules=rules, now=now)
+        announce(new, limits=limits, now=now)
     return new
 
 
-def _check_replacements(record: DeliveryCode, rules: CodeRules, now: datetime) -> None:
+def _check_replacements(
+    record: DeliveryCode, limits: CodeLimits, now: datetime
+) -> None:
     # The codes this parcel (or the order's unbound code) had before: a superseded
     # row is never written again, so its updated_at is when it was replaced.
     day = timedelta(days=1)
@@ -1140,14 +1145,14 @@ def _check_replacements(record: DeliveryCode, rules: CodeRules, now: datetime) -
         updated_at__gt=now - day,
     ).aggregate(count=Count("id"), first=Min("updated_at"), last=Max("updated_at"))
     if replaced["last"] is not None:
-        wait = replaced["last"] + rules.resend_cooldown - now
+        wait = replaced["last"] + limits.resend_cooldown - now
         if wait > timedelta(0):
             raise RateLimited(
                 "The code was replaced moments ago; please wait before replacing it "
                 "again.",
                 retry_after=max(1, int(wait.total_seconds() + 0.999)),
             )
-    if replaced["count"] >= rules.resend_daily_cap:
+    if replaced["count"] >= limits.resend_daily_cap:
         raise RateLimited(
             "The code was replaced too many times in the last 24 hours.",
             retry_after=max(
@@ -1217,22 +1222,22 @@ def unlock(
     *,
     actor: Actor,
     reason: object,
-    rules: CodeRules | None = None,
+    limits: CodeLimits | None = None,
 ) -> DeliveryCode:
     """Give a locked code its attempts back, e.g. after the customer called in.
 
-    At most ``rules.max_unlocks`` times per code (counted from its UNLOCKED
+    At most ``limits.max_unlocks`` times per code (counted from its UNLOCKED
     events): each unlock is a new set of guesses. Past that, regenerate.
     """
     reason = _text(reason, "reason", MAX_REASON_CHARS, required=True)
-    rules = rules or CodeRules.from_settings()
+    limits = limits or CodeLimits.from_settings()
     now = timezone.now()
     with transaction.atomic():
         record = _locked_record(record_id)
         if record.status != CodeStatus.LOCKED:
             raise InvalidState("Only a locked code can be unlocked.")
         unlocks = record.events.filter(type=EventType.UNLOCKED).count()
-        if unlocks >= rules.max_unlocks:
+        if unlocks >= limits.max_unlocks:
             raise InvalidState(
                 f"This code was unlocked {unlocks} time{'s' * (unlocks != 1)}, the "
                 "most allowed: regenerate it instead, which e-mails the customer a "

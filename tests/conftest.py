@@ -7,7 +7,7 @@ from django.core.cache import cache
 from saleor_delivery_otp import service
 from saleor_delivery_otp.audit import Actor, ActorKind
 from saleor_delivery_otp.codes import Keyring
-from saleor_delivery_otp.rules import CodeRules
+from saleor_delivery_otp.limits import CodeLimits
 
 from .hosts import CUSTOMER_EMAIL
 
@@ -25,8 +25,8 @@ def fresh_cache():
 
 
 @pytest.fixture
-def rules():
-    return CodeRules(
+def limits():
+    return CodeLimits(
         length=6,
         max_attempts=5,
         validity=timedelta(days=30),
@@ -48,8 +48,8 @@ def order_id():
 class Parcels:
     """Issues shipped parcels with codes, and reads their codes back as a customer."""
 
-    def __init__(self, rules):
-        self.rules = rules
+    def __init__(self, limits):
+        self.limits = limits
         self._next_fulfillment = 1000
 
     def ship(
@@ -64,7 +64,7 @@ class Parcels:
             channel=channel,
             tracking_number=tracking,
             reader=reader or READER,
-            rules=self.rules,
+            limits=self.limits,
         )
         return result.record
 
@@ -74,8 +74,8 @@ class Parcels:
 
 
 @pytest.fixture
-def parcels(rules):
-    return Parcels(rules)
+def parcels(limits):
+    return Parcels(limits)
 
 
 def wrong_code(code: str) -> str:

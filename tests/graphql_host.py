@@ -14,9 +14,9 @@ from saleor_delivery_otp.host import (
     Requestor,
     RequestorKind,
 )
-from saleor_delivery_otp.rules import CodeRules
+from saleor_delivery_otp.limits import CodeLimits
 
-RULES = CodeRules(
+RULES = CodeLimits(
     length=6,
     max_attempts=5,
     validity=timedelta(days=30),

@@ -85,12 +85,12 @@ def test_20_concurrent_wrong_codes_lose_no_count(parcels, round_):
 
 
 @pytest.mark.parametrize("round_", range(3))
-def test_concurrent_events_for_one_parcel_issue_one_code(rules, round_):
+def test_concurrent_events_for_one_parcel_issue_one_code(limits, round_):
     order_id = uuid.uuid4()
     args = [(order_id, 555 + round_)] * 8
 
     results = race(
-        lambda o, f: service.issue_for_parcel(o, f, channel="eu", rules=rules), args
+        lambda o, f: service.issue_for_parcel(o, f, channel="eu", limits=limits), args
     )
 
     assert sum(r.created for r in results) == 1
@@ -99,13 +99,13 @@ def test_concurrent_events_for_one_parcel_issue_one_code(rules, round_):
 
 
 @pytest.mark.parametrize("round_", range(3))
-def test_concurrent_parcels_share_the_order_code_once(rules, round_):
+def test_concurrent_parcels_share_the_order_code_once(limits, round_):
     order_id = uuid.uuid4()
-    order_code = service.issue_for_order(order_id, channel="eu", rules=rules).record
+    order_code = service.issue_for_order(order_id, channel="eu", limits=limits).record
     fulfillments = [(order_id, 100 * (round_ + 1) + i) for i in range(6)]
 
     results = race(
-        lambda o, f: service.issue_for_parcel(o, f, channel="eu", rules=rules),
+        lambda o, f: service.issue_for_parcel(o, f, channel="eu", limits=limits),
         fulfillments,
     )
 

@@ -356,7 +356,7 @@ def test_doorstep_resend_counts_against_the_customers_limits(
         freeze_time(record.last_sent_at + timedelta(seconds=10)),
         pytest.raises(service.RateLimited),
     ):
-        service.request_resend(record.pk, rules=HOST.channels["eu"].rules)
+        service.request_resend(record.pk, limits=HOST.channels["eu"].limits)
 
 
 def test_doorstep_resend_of_a_used_code_sends_nothing(

@@ -187,7 +187,7 @@ def register(**fields) -> tuple[uuid.UUID, hosts.StandInOrder]:
     return order_id, order
 
 
-def ship(order_id, parcel_number, items, rules, *, now=SHIPPED_AT):
+def ship(order_id, parcel_number, items, limits, *, now=SHIPPED_AT):
     fulfillment_id = next(_fulfillment_ids)
     hosts.ORDERS[order_id].parcels[fulfillment_id] = (parcel_number, items)
     return service.issue_for_parcel(
@@ -195,7 +195,7 @@ def ship(order_id, parcel_number, items, rules, *, now=SHIPPED_AT):
         fulfillment_id,
         channel="default-channel",
         reader=READER,
-        rules=rules,
+        limits=limits,
         now=now,
     ).record
 
@@ -208,10 +208,10 @@ def send_task(record) -> None:
 # --- the code e-mail ----------------------------------------------------------------
 
 
-def test_code_email_arrives_with_code_parcel_items_and_warnings(smtp, caplog, rules):
+def test_code_email_arrives_with_code_parcel_items_and_warnings(smtp, caplog, limits):
     caplog.set_level(logging.DEBUG)
     order_id, _ = register(transport=smtp.transport(), time_zone="Europe/Rome")
-    record = ship(order_id, 2, (PHONE, CASE), rules)
+    record = ship(order_id, 2, (PHONE, CASE), limits)
     code = service.open_code(record)
 
     send_task(record)
@@ -249,13 +249,13 @@ def test_code_email_arrives_with_code_parcel_items_and_warnings(smtp, caplog, ru
 
 
 @pytest.mark.parametrize("language_code", ["it", "it-IT", "IT_it"])
-def test_italian_customer_gets_the_italian_email(smtp, rules, language_code):
+def test_italian_customer_gets_the_italian_email(smtp, limits, language_code):
     order_id, _ = register(
         transport=smtp.transport(),
         language_code=language_code,
         time_zone="Europe/Rome",
     )
-    record = ship(order_id, 1, (PHONE,), rules)
+    record = ship(order_id, 1, (PHONE,), limits)
     code = service.open_code(record)
 
     send_task(record)
@@ -288,14 +288,14 @@ def test_italian_customer_gets_the_italian_email(smtp, rules, language_code):
     ],
 )
 def test_unsupported_language_falls_back_to_channel_then_english(
-    smtp, rules, order_language, channel_language, expected_subject
+    smtp, limits, order_language, channel_language, expected_subject
 ):
     order_id, _ = register(
         transport=smtp.transport(),
         language_code=order_language,
         channel_language_code=channel_language,
     )
-    record = ship(order_id, 1, (PHONE,), rules)
+    record = ship(order_id, 1, (PHONE,), limits)
 
     send_task(record)
 
@@ -305,10 +305,10 @@ def test_unsupported_language_falls_back_to_channel_then_english(
     assert service.open_code(record) in text
 
 
-def test_order_code_before_shipment_is_valid_from_shipment(smtp, rules):
+def test_order_code_before_shipment_is_valid_from_shipment(smtp, limits):
     order_id, _ = register(transport=smtp.transport(), validity_days=14)
     record = service.issue_for_order(
-        order_id, channel="default-channel", reader=READER, rules=rules
+        order_id, channel="default-channel", reader=READER, limits=limits
     ).record
     assert record.expires_at is None
     code = service.open_code(record)
@@ -326,7 +326,7 @@ def test_order_code_before_shipment_is_valid_from_shipment(smtp, rules):
         assert "The code is for" in part and "Smartphone X" in part
 
 
-def test_html_shows_what_shops_and_customers_typed_as_text(smtp, rules):
+def test_html_shows_what_shops_and_customers_typed_as_text(smtp, limits):
     """A product, shop or customer name is shown, never run as markup."""
     item = '<script>alert("pwned")</script> & <b>Bold</b>'
     order_id, _ = register(
@@ -335,7 +335,7 @@ def test_html_shows_what_shops_and_customers_typed_as_text(smtp, rules):
         customer_name="<img src=x onerror=alert(1)>",
         order_url="javascript:alert(document.cookie)",
     )
-    record = ship(order_id, 1, (ParcelItem(item, 1),), rules)
+    record = ship(order_id, 1, (ParcelItem(item, 1),), limits)
 
     send_task(record)
 
@@ -351,9 +351,9 @@ def test_html_shows_what_shops_and_customers_typed_as_text(smtp, rules):
     assert "Hello <img src=x onerror=alert(1)>," in text
 
 
-def test_without_smtp_settings_django_email_backend_sends_it(rules):
+def test_without_smtp_settings_django_email_backend_sends_it(limits):
     order_id, _ = register()  # no UserEmailPlugin SMTP: transport None
-    record = ship(order_id, 1, (PHONE,), rules)
+    record = ship(order_id, 1, (PHONE,), limits)
     code = service.open_code(record)
 
     send_task(record)
@@ -366,7 +366,7 @@ def test_without_smtp_settings_django_email_backend_sends_it(rules):
     assert mimetype == "text/html" and code in visible_text(html)
 
 
-def test_shop_subject_and_html_templates_replace_ours(smtp, rules):
+def test_shop_subject_and_html_templates_replace_ours(smtp, limits):
     order_id, _ = register(
         transport=smtp.transport(),
         code_email=EmailTemplates(
@@ -377,7 +377,7 @@ def test_shop_subject_and_html_templates_replace_ours(smtp, rules):
             ),
         ),
     )
-    record = ship(order_id, 3, (PHONE,), rules)
+    record = ship(order_id, 3, (PHONE,), limits)
     code = service.open_code(record)
 
     send_task(record)
@@ -392,7 +392,7 @@ def test_shop_subject_and_html_templates_replace_ours(smtp, rules):
 
 
 def test_shop_template_that_loses_or_leaks_the_code_is_replaced_by_ours(
-    smtp, rules, caplog
+    smtp, limits, caplog
 ):
     """An unclosed block renders as nothing in pybars: the customer would get an
     e-mail without the code. A subject with the code shows it on lock screens."""
@@ -404,7 +404,7 @@ def test_shop_template_that_loses_or_leaks_the_code_is_replaced_by_ours(
             html="{{#each items}}<p>{{name}}</p>",
         ),
     )
-    record = ship(order_id, 1, (PHONE,), rules)
+    record = ship(order_id, 1, (PHONE,), limits)
     code = service.open_code(record)
 
     send_task(record)
@@ -503,7 +503,7 @@ def attribute_values(html: str) -> list[str]:
 
 @pytest.mark.parametrize("trick", TRICKS)
 def test_a_shop_template_cannot_take_the_code_out_of_the_code_block(
-    trick, smtp, rules, caplog
+    trick, smtp, limits, caplog
 ):
     """The e-mail that goes out shows the code only inside our code block: never
     in a URL, an attribute, hidden text or anywhere the template chose."""
@@ -513,7 +513,7 @@ def test_a_shop_template_cannot_take_the_code_out_of_the_code_block(
             html=TRICKS[trick], text="{{delivery_code.code}}\n" + BLOCK
         ),
     )
-    record = ship(order_id, 1, (PHONE,), rules)
+    record = ship(order_id, 1, (PHONE,), limits)
     code = service.open_code(record)
 
     send_task(record)
@@ -668,10 +668,10 @@ def between(text: str, start: str, end: str) -> str:
     return text[text.index(start) : text.index(end, text.index(start))]
 
 
-def test_single_mode_confirmation_carries_the_code_block(smtp, rules):
+def test_single_mode_confirmation_carries_the_code_block(smtp, limits):
     order_id, _ = register(transport=smtp.transport(), qualifying=(PHONE,))
     record = service.issue_for_order(
-        order_id, channel="default-channel", reader=READER, rules=rules
+        order_id, channel="default-channel", reader=READER, limits=limits
     ).record
     code = service.open_code(record)
 
@@ -699,11 +699,11 @@ def test_single_mode_confirmation_carries_the_code_block(smtp, rules):
     )
 
 
-def test_single_mode_task_sends_the_code_until_it_is_used(smtp, rules):
+def test_single_mode_task_sends_the_code_until_it_is_used(smtp, limits):
     """The Celery task carries the payload and the record id, never the code."""
     order_id, _ = register(transport=smtp.transport(), qualifying=(PHONE,))
     record = service.issue_for_order(
-        order_id, channel="default-channel", reader=READER, rules=rules
+        order_id, channel="default-channel", reader=READER, limits=limits
     ).record
     code = service.open_code(record)
     payload = saleor_payload(order_id)
@@ -783,10 +783,10 @@ def test_single_mode_confirmation_names_a_variant_only_when_it_adds_something(sm
         assert "Phone Y (256 GB)" in part
 
 
-def test_single_mode_confirmation_in_italian(smtp, rules):
+def test_single_mode_confirmation_in_italian(smtp, limits):
     order_id, _ = register(transport=smtp.transport(), language_code="")
     record = service.issue_for_order(
-        order_id, channel="default-channel", reader=READER, rules=rules
+        order_id, channel="default-channel", reader=READER, limits=limits
     ).record
     code = service.open_code(record)
 
@@ -806,7 +806,7 @@ def test_single_mode_confirmation_in_italian(smtp, rules):
         assert "Valido per 30 giorni dalla spedizione" in part
 
 
-def test_saleor_helpers_work_in_a_template_written_for_saleor(smtp, rules):
+def test_saleor_helpers_work_in_a_template_written_for_saleor(smtp, limits):
     """The shop's own "Order confirmation" template, with Saleor's helpers."""
     template = (
         "{{#each order.lines}}<p>{{product_name}}: {{price unit_price_net_amount "
@@ -824,7 +824,7 @@ def test_saleor_helpers_work_in_a_template_written_for_saleor(smtp, rules):
         ),
     )
     record = service.issue_for_order(
-        order_id, channel="default-channel", reader=READER, rules=rules
+        order_id, channel="default-channel", reader=READER, limits=limits
     ).record
     code = service.open_code(record)
 
@@ -872,13 +872,13 @@ def wait_for(condition, timeout=30.0) -> bool:
 
 @pytest.mark.django_db(transaction=True)
 def test_smtp_down_then_up_the_task_retries_and_mail_arrives_once(
-    worker, rules, caplog, quiet_server_log
+    worker, limits, caplog, quiet_server_log
 ):
     caplog.set_level(logging.DEBUG)
     port = free_port()  # nothing listens here yet
     down = SmtpServer(port)
     order_id, _ = register(transport=down.transport())
-    record = ship(order_id, 1, (PHONE,), rules)
+    record = ship(order_id, 1, (PHONE,), limits)
     code = service.open_code(record)
     retries = []
 
@@ -887,7 +887,7 @@ def test_smtp_down_then_up_the_task_retries_and_mail_arrives_once(
 
     task_retry.connect(count_retry, weak=False)
     try:
-        service.announce(record, rules=rules)
+        service.announce(record, limits=limits)
         assert wait_for(lambda: len(retries) >= 1), "the refused send was not retried"
         sent = CodeEvent.objects.filter(delivery_code=record, type=EventType.EMAIL_SENT)
         assert not sent.exists()

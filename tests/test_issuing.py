@@ -12,9 +12,9 @@ from saleor_delivery_otp.models import CodeEvent, CodeScope, CodeStatus, Deliver
 pytestmark = pytest.mark.django_db
 
 
-def test_order_code_is_issued_once_however_often_asked(order_id, rules):
-    first = service.issue_for_order(order_id, channel="eu", rules=rules)
-    again = service.issue_for_order(order_id, channel="eu", rules=rules)
+def test_order_code_is_issued_once_however_often_asked(order_id, limits):
+    first = service.issue_for_order(order_id, channel="eu", limits=limits)
+    again = service.issue_for_order(order_id, channel="eu", limits=limits)
 
     assert first.created and not again.created
     assert again.record.pk == first.record.pk
@@ -23,28 +23,28 @@ def test_order_code_is_issued_once_however_often_asked(order_id, rules):
 
 
 def test_first_parcel_takes_the_order_code_and_later_parcels_get_their_own(
-    order_id, rules
+    order_id, limits
 ):
-    order_code = service.issue_for_order(order_id, channel="eu", rules=rules).record
+    order_code = service.issue_for_order(order_id, channel="eu", limits=limits).record
 
     first = service.issue_for_parcel(
-        order_id, 1, channel="eu", tracking_number="TRK1", rules=rules
+        order_id, 1, channel="eu", tracking_number="TRK1", limits=limits
     )
-    second = service.issue_for_parcel(order_id, 2, channel="eu", rules=rules)
+    second = service.issue_for_parcel(order_id, 2, channel="eu", limits=limits)
 
     assert first.bound and not first.created
     assert first.record.pk == order_code.pk
     assert first.record.fulfillment_id == 1
     assert first.record.tracking_number == "TRK1"
-    assert first.record.expires_at == first.record.shipped_at + rules.validity
+    assert first.record.expires_at == first.record.shipped_at + limits.validity
     assert second.created and second.record.scope == CodeScope.PARCEL
     assert second.record.pk != first.record.pk
     assert DeliveryCode.objects.filter(order_id=order_id).count() == 2
 
 
-def test_same_parcel_event_twice_gives_one_code(order_id, rules):
-    first = service.issue_for_parcel(order_id, 7, channel="eu", rules=rules)
-    again = service.issue_for_parcel(order_id, 7, channel="eu", rules=rules)
+def test_same_parcel_event_twice_gives_one_code(order_id, limits):
+    first = service.issue_for_parcel(order_id, 7, channel="eu", limits=limits)
+    again = service.issue_for_parcel(order_id, 7, channel="eu", limits=limits)
 
     assert first.created
     assert not again.created and not again.bound
@@ -53,11 +53,11 @@ def test_same_parcel_event_twice_gives_one_code(order_id, rules):
     assert DeliveryCode.objects.filter(fulfillment_id=7).count() == 1
 
 
-def test_issued_code_has_configured_length_and_limit(order_id, rules):
+def test_issued_code_has_configured_length_and_limit(order_id, limits):
     from dataclasses import replace
 
     record = service.issue_for_order(
-        order_id, channel="eu", rules=replace(rules, length=8, max_attempts=3)
+        order_id, channel="eu", limits=replace(limits, length=8, max_attempts=3)
     ).record
 
     assert len(service.open_code(record)) == 8
@@ -65,8 +65,8 @@ def test_issued_code_has_configured_length_and_limit(order_id, rules):
     assert record.status == CodeStatus.ACTIVE
 
 
-def test_tracking_number_update_is_recorded(order_id, rules):
-    record = service.issue_for_parcel(order_id, 9, channel="eu", rules=rules).record
+def test_tracking_number_update_is_recorded(order_id, limits):
+    record = service.issue_for_parcel(order_id, 9, channel="eu", limits=limits).record
 
     assert service.record_tracking(9, "  JD014600006281  ") == 1
 
@@ -123,14 +123,14 @@ CHANNEL_KEY = "channel-key-0123456789abcdef0123456789abcdef"
 
 
 def test_a_later_parcel_keeps_the_mailbox_pin_when_its_channel_changed_keys(
-    order_id, rules, settings
+    order_id, limits, settings
 ):
     """The first code is under the server's key; the channel then issues under a
     key set of its own, which does not hold the old key. The new parcel's code is
     still pinned to the customer's mailbox (under the new key), not to none."""
     anna = service.Reader(customer_id="7", email="anna@example.com")
     first = service.issue_for_parcel(
-        order_id, 3001, channel="eu", reader=anna, rules=rules
+        order_id, 3001, channel="eu", reader=anna, limits=limits
     ).record
     # Every key a code may be under stays readable (in Saleor: the server's keys
     # and every key set); the channel now issues under its own.
@@ -138,7 +138,7 @@ def test_a_later_parcel_keeps_the_mailbox_pin_when_its_channel_changed_keys(
     channel = Keyring([CHANNEL_KEY])
 
     second = service.issue_for_parcel(
-        order_id, 3002, channel="eu", reader=anna, rules=rules, keyring=channel
+        order_id, 3002, channel="eu", reader=anna, limits=limits, keyring=channel
     ).record
 
     assert second.key_id != first.key_id

@@ -56,7 +56,7 @@ def test_ten_rapid_resends_queue_one_email(parcels, queued):
     outcomes = []
     for _ in range(10):
         try:
-            service.request_resend(record.pk, rules=parcels.rules)
+            service.request_resend(record.pk, limits=parcels.limits)
             outcomes.append("queued")
         except RateLimited as limited:
             outcomes.append(limited.retry_after)
@@ -72,14 +72,14 @@ def test_resend_cooldown_then_daily_cap(parcels, queued):
 
     for minute in range(5):
         service.request_resend(
-            record.pk, rules=parcels.rules, now=start + timedelta(minutes=2 * minute)
+            record.pk, limits=parcels.limits, now=start + timedelta(minutes=2 * minute)
         )
     with pytest.raises(RateLimited) as capped:
         service.request_resend(
-            record.pk, rules=parcels.rules, now=start + timedelta(hours=1)
+            record.pk, limits=parcels.limits, now=start + timedelta(hours=1)
         )
     next_day = start + timedelta(days=1)
-    service.request_resend(record.pk, rules=parcels.rules, now=next_day)
+    service.request_resend(record.pk, limits=parcels.limits, now=next_day)
 
     assert len(queued) == 6
     # The cap lifts at midnight UTC: from 09:00 that is 15 hours away.
@@ -90,10 +90,10 @@ def test_first_email_counts_towards_the_cooldown(parcels, monkeypatch):
     sent = []
     monkeypatch.setattr(service, "schedule_email", delivered_at_once(sent))
     record = parcels.ship()
-    service.announce(record, rules=parcels.rules)
+    service.announce(record, limits=parcels.limits)
 
     with pytest.raises(RateLimited):
-        service.request_resend(record.pk, rules=parcels.rules)
+        service.request_resend(record.pk, limits=parcels.limits)
     assert sent == [record.pk]
     assert CodeEvent.objects.filter(type=EventType.EMAIL_QUEUED).count() == 1
 
@@ -105,7 +105,7 @@ def test_no_resend_of_a_used_code(parcels, queued):
     )
 
     with pytest.raises(InvalidState):
-        service.request_resend(record.pk, rules=parcels.rules)
+        service.request_resend(record.pk, limits=parcels.limits)
     assert queued == []
 
 
@@ -162,8 +162,8 @@ def test_handover_without_code_is_recorded_with_reason(parcels):
         service.handover_without_code(record.pk, actor=STAFF, reason="again")
 
 
-def test_handover_without_code_needs_a_parcel(order_id, rules):
-    record = service.issue_for_order(order_id, channel="eu", rules=rules).record
+def test_handover_without_code_needs_a_parcel(order_id, limits):
+    record = service.issue_for_order(order_id, channel="eu", limits=limits).record
     with pytest.raises(InvalidState):
         service.handover_without_code(record.pk, actor=STAFF, reason="no parcel yet")
 
@@ -187,15 +187,15 @@ def test_regenerating_an_expired_code_restarts_its_validity(parcels):
     later = record.expires_at + timedelta(days=2)
     with freeze_time(later):
         assert service.expire_due() == 1
-        new = service.regenerate(record.pk, actor=STAFF, rules=parcels.rules)
+        new = service.regenerate(record.pk, actor=STAFF, limits=parcels.limits)
 
     assert new.status == CodeStatus.ACTIVE
-    assert new.expires_at == later + parcels.rules.validity
+    assert new.expires_at == later + parcels.limits.validity
 
 
-def test_expire_due_retires_only_codes_past_their_time(parcels, order_id, rules):
+def test_expire_due_retires_only_codes_past_their_time(parcels, order_id, limits):
     soon = parcels.ship()
-    unbound = service.issue_for_order(order_id, channel="eu", rules=rules).record
+    unbound = service.issue_for_order(order_id, channel="eu", limits=limits).record
 
     with freeze_time(soon.expires_at - timedelta(seconds=1)):
         assert service.expire_due() == 0
@@ -223,8 +223,8 @@ def test_reveal_shows_only_usable_codes(parcels, order_id):
         assert all(r.code is None for r in service.reveal(order_id))
 
 
-def test_revoke_of_an_order_reaches_its_unbound_code(order_id, rules):
-    record = service.issue_for_order(order_id, channel="eu", rules=rules).record
+def test_revoke_of_an_order_reaches_its_unbound_code(order_id, limits):
+    record = service.issue_for_order(order_id, channel="eu", limits=limits).record
 
     assert service.revoke(order_id, reason="order cancelled") == 1
     assert service.revoke(order_id, reason="order cancelled") == 0

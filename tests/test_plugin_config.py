@@ -31,11 +31,11 @@ def test_defaults_match_the_issue_and_parse():
     assert config.policy.thresholds == {"EUR": Decimal(300)}
     assert config.policy.category_slugs == frozenset()
     assert config.policy.parcel_rule is ParcelRule.ANY_LINE
-    assert config.rules.length == 6
-    assert config.rules.max_attempts == 5
-    assert config.rules.validity == timedelta(days=30)
-    assert config.rules.resend_cooldown == timedelta(seconds=60)
-    assert config.rules.resend_daily_cap == 5
+    assert config.limits.length == 6
+    assert config.limits.max_attempts == 5
+    assert config.limits.validity == timedelta(days=30)
+    assert config.limits.resend_cooldown == timedelta(seconds=60)
+    assert config.limits.resend_daily_cap == 5
     assert config.email_mode is pc.EmailMode.SEPARATE
     assert config.allowed_apps == frozenset()
     assert config.key_set == ""
@@ -128,7 +128,7 @@ def test_bad_values_are_refused_on_their_own_field(field, value):
 
     assert list(errors) == [field]
     assert errors[field].strip()
-    with pytest.raises(pc.ConfigurationInvalid) as raised:
+    with pytest.raises(pc.ConfigurationError) as raised:
         pc.parse(values, currency="USD")
     assert raised.value.errors == errors
 
@@ -146,7 +146,7 @@ def test_a_key_typed_as_the_key_set_is_refused_without_being_repeated():
         c.KEY_SET: "This looks like a key: put the key in DELIVERY_OTP_CHANNEL_KEYS "
         "in the server's settings, name it here."
     }
-    with pytest.raises(pc.ConfigurationInvalid) as raised:
+    with pytest.raises(pc.ConfigurationError) as raised:
         pc.parse({c.KEY_SET: KEY}, currency="USD")
     assert KEY not in str(raised.value)
     assert KEY not in str(raised.value.errors)

@@ -36,18 +36,18 @@ def every_value_the_plugin_stored():
     return cells
 
 
-def full_flow(parcels, caplog, rules):
+def full_flow(parcels, caplog, limits):
     """Purchase, two parcels, e-mails, wrong and right codes, staff actions."""
     caplog.set_level(logging.DEBUG)
     order_id = uuid.uuid4()
     issued = []
     order_code = service.issue_for_order(
-        order_id, channel="eu", reader=READER, rules=rules
+        order_id, channel="eu", reader=READER, limits=limits
     ).record
     issued.append(service.open_code(order_code))
-    first = service.issue_for_parcel(order_id, 11, channel="eu", rules=rules).record
+    first = service.issue_for_parcel(order_id, 11, channel="eu", limits=limits).record
     second = service.issue_for_parcel(
-        order_id, 12, channel="eu", reader=READER, rules=rules
+        order_id, 12, channel="eu", reader=READER, limits=limits
     ).record
     issued.append(service.open_code(second))
     tasks.send_code_email_task.apply(args=[str(second.pk)]).get()
@@ -59,7 +59,7 @@ def full_flow(parcels, caplog, rules):
             Lookup(tracking_number="TRACK-12"), wrong_code(issued[1]), COURIER
         )
     service.unlock(second.pk, actor=STAFF, reason="customer called")
-    new = service.regenerate(second.pk, actor=STAFF, rules=rules)
+    new = service.regenerate(second.pk, actor=STAFF, limits=limits)
     issued.append(service.open_code(new))
     service.reveal(order_id)
     service.revoke(order_id, reason="refunded")
@@ -67,8 +67,8 @@ def full_flow(parcels, caplog, rules):
     return issued
 
 
-def test_no_plain_code_in_any_table_or_log(parcels, caplog, rules):
-    issued = full_flow(parcels, caplog, rules)
+def test_no_plain_code_in_any_table_or_log(parcels, caplog, limits):
+    issued = full_flow(parcels, caplog, limits)
 
     stored = every_value_the_plugin_stored()
     assert len(stored) > 50  # the scan really read the tables

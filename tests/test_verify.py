@@ -205,7 +205,7 @@ def _fresh_failure_sequence(lookup, code, n=6):
     return [service.verify(lookup, code, COURIER).public() for _ in range(n)]
 
 
-def test_every_failure_looks_the_same_to_the_courier(parcels, rules):
+def test_every_failure_looks_the_same_to_the_courier(parcels, limits):
     """Row 14: unknown parcel, parcel without code, expired code, wrong code."""
     wrong = parcels.ship()
     expired = parcels.ship()
@@ -279,19 +279,19 @@ def test_an_expired_code_counts_on_from_its_wrong_attempts(parcels, verdict_path
     assert record.status == CodeStatus.EXPIRED
 
 
-def test_an_unknown_parcel_counts_down_from_the_given_rules(parcels, rules):
-    """The API passes the rules of the caller's channel: an unknown parcel then
+def test_an_unknown_parcel_counts_down_from_the_given_rules(parcels, limits):
+    """The API passes the limits of the caller's channel: an unknown parcel then
     counts down as that channel's parcels do."""
-    strict = dataclasses.replace(rules, max_attempts=3)
+    strict = dataclasses.replace(limits, max_attempts=3)
     real = Parcels(strict).ship()
     code = parcels.code_of(real)
 
     real_answers = [
-        service.verify(by_parcel(real), wrong_code(code), COURIER, rules=strict)
+        service.verify(by_parcel(real), wrong_code(code), COURIER, limits=strict)
         for _ in range(3)
     ]
     unknown_answers = [
-        service.verify(Lookup(fulfillment_id=99999), code, COURIER, rules=strict)
+        service.verify(Lookup(fulfillment_id=99999), code, COURIER, limits=strict)
         for _ in range(3)
     ]
 
@@ -356,7 +356,7 @@ def test_regenerated_code_supersedes_the_old_one(parcels, monkeypatch):
     # Make sure the new code differs (by chance it could repeat one time in 10**6).
     monkeypatch.setattr(codes, "generate", lambda length: wrong_code(old_code))
 
-    new = service.regenerate(old.pk, actor=STAFF, rules=parcels.rules)
+    new = service.regenerate(old.pk, actor=STAFF, limits=parcels.limits)
 
     assert new.fulfillment_id == old.fulfillment_id
     old.refresh_from_db()
@@ -365,8 +365,8 @@ def test_regenerated_code_supersedes_the_old_one(parcels, monkeypatch):
     assert service.verify(by_parcel(new), parcels.code_of(new), COURIER).accepted
 
 
-def test_order_code_cannot_be_verified_before_it_is_bound(order_id, rules):
-    record = service.issue_for_order(order_id, channel="eu", rules=rules).record
+def test_order_code_cannot_be_verified_before_it_is_bound(order_id, limits):
+    record = service.issue_for_order(order_id, channel="eu", limits=limits).record
 
     result = service.verify(
         Lookup(fulfillment_id=1), service.open_code(record), COURIER
@@ -498,11 +498,11 @@ def test_staff_verifies_spend_the_same_attempts_as_the_courier(parcels):
     assert record.status == CodeStatus.LOCKED
 
 
-def test_unlocks_are_capped_per_code(parcels, rules):
+def test_unlocks_are_capped_per_code(parcels, limits):
     """Each unlock is a fresh set of guesses: after the cap, regenerate."""
     record = parcels.ship()
     unlocks = []
-    for _ in range(rules.max_unlocks + 1):
+    for _ in range(limits.max_unlocks + 1):
         lock(record)
         try:
             service.unlock(record.pk, actor=STAFF, reason="customer called")
@@ -511,7 +511,7 @@ def test_unlocks_are_capped_per_code(parcels, rules):
         else:
             unlocks.append("unlocked")
 
-    assert rules.max_unlocks == 2
+    assert limits.max_unlocks == 2
     assert unlocks == [
         "unlocked",
         "unlocked",
@@ -521,11 +521,11 @@ def test_unlocks_are_capped_per_code(parcels, rules):
     record.refresh_from_db()
     assert record.status == CodeStatus.LOCKED
     assert VerificationAttempt.objects.filter(delivery_code=record).count() == 15
-    new = service.regenerate(record.pk, actor=STAFF, rules=rules)
+    new = service.regenerate(record.pk, actor=STAFF, limits=limits)
     assert service.verify(by_parcel(new), parcels.code_of(new), COURIER).accepted
 
 
-def test_the_unlock_cap_comes_from_the_rules(parcels, rules):
+def test_the_unlock_cap_comes_from_the_rules(parcels, limits):
     record = parcels.ship()
     lock(record)
 
@@ -534,11 +534,11 @@ def test_the_unlock_cap_comes_from_the_rules(parcels, rules):
             record.pk,
             actor=STAFF,
             reason="customer called",
-            rules=dataclasses.replace(rules, max_unlocks=0),
+            limits=dataclasses.replace(limits, max_unlocks=0),
         )
 
 
-def test_regenerating_is_held_to_a_cooldown_and_a_daily_cap(parcels, rules):
+def test_regenerating_is_held_to_a_cooldown_and_a_daily_cap(parcels, limits):
     record = parcels.ship()
     start = timezone.now()
     refusals = []
@@ -547,7 +547,7 @@ def test_regenerating_is_held_to_a_cooldown_and_a_daily_cap(parcels, rules):
         nonlocal record
         with freeze_time(moment):
             try:
-                record = service.regenerate(record.pk, actor=STAFF, rules=rules)
+                record = service.regenerate(record.pk, actor=STAFF, limits=limits)
             except RateLimited as error:
                 refusals.append((error.message, error.retry_after))
 

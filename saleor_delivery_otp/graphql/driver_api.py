@@ -10,19 +10,18 @@ from typing import Any
 
 import graphene
 from graphene import relay
-from graphql import GraphQLError
 
 from .. import access, drivers, models, service
-from ..exceptions import DeliveryOTPError, InvalidInput, NotFound
+from ..exceptions import DeliveryOTPError, InvalidInput, NotFound, PermissionDenied
 from ..host import RequestorKind
 from . import context
 from .context import RequestContext
+from .errors import permission_denied
 from .mutations import (
     DeliveryCodeMutation,
-    PermissionRefused,
     _lookup,
     decode_uuid,
-    rules_for,
+    limits_for,
 )
 
 
@@ -84,7 +83,7 @@ class DeliveryDriver(graphene.ObjectType):
 def _staff_scope(ctx: RequestContext) -> frozenset[str] | None:
     """The channels this staff member manages keys in; None for every channel."""
     if not ctx.is_staff:
-        raise PermissionRefused("Requires staff with MANAGE_ORDERS.")
+        raise PermissionDenied("Requires staff with MANAGE_ORDERS.")
     channels = ctx.requestor.channels
     if ctx.channel is not None:
         return frozenset(
@@ -208,7 +207,7 @@ class DeliveryCodeResendToCustomer(DeliveryCodeMutation):
     def perform(cls, ctx: RequestContext, **data: Any) -> DeliveryCodeResendToCustomer:
         channels = access.verifying_channels(ctx.requestor, ctx.host, ctx.channel)
         if not channels:
-            raise PermissionRefused(
+            raise PermissionDenied(
                 "Only delivery partners allowed by the shop may ask for the code."
             )
         lookup = _lookup(data)
@@ -233,7 +232,7 @@ class DeliveryCodeResendToCustomer(DeliveryCodeMutation):
                 # resend: a changed address gets nothing from the doorstep.
                 service.request_resend(
                     record.pk,
-                    rules=rules_for(ctx, record.channel),
+                    limits=limits_for(ctx, record.channel),
                     current_email=order.email,
                     keyring=ctx.host.keyring(),
                 )
@@ -303,11 +302,8 @@ class DriverQueries(graphene.ObjectType):
         ctx = context.of(info)
         try:
             scope = _staff_scope(ctx)
-        except DeliveryOTPError as error:
-            raise GraphQLError(
-                error.message,
-                extensions={"exception": {"code": "PermissionDenied"}},
-            ) from None
+        except PermissionDenied as error:
+            raise permission_denied(error) from None
         return [
             record
             for record in models.DriverKey.objects.order_by("created_at", "id")

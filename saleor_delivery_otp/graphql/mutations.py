@@ -15,19 +15,16 @@ from ..exceptions import (
     InvalidInput,
     InvalidState,
     NotFound,
+    PermissionDenied,
     RateLimited,
 )
+from ..limits import CodeLimits
 from ..models import AttemptOutcome
-from ..rules import CodeRules
 from . import context
 from .context import RequestContext
 from .types import DeliveryCode, DeliveryCodeError
 
 MAX_ID_CHARS = 200
-
-
-class PermissionRefused(DeliveryOTPError):
-    code = "permission_denied"
 
 
 def decode_id(value: object, expected_type: str, field: str) -> str:
@@ -50,9 +47,9 @@ def decode_uuid(value: object, expected_type: str, field: str) -> UUID:
         raise InvalidInput(field, f"Give a valid {expected_type} ID.") from None
 
 
-def rules_for(ctx: RequestContext, channel: str | None) -> CodeRules:
+def limits_for(ctx: RequestContext, channel: str | None) -> CodeLimits:
     settings = ctx.host.channel_settings(channel) if channel else None
-    return settings.rules if settings is not None else CodeRules.from_settings()
+    return settings.limits if settings is not None else CodeLimits.from_settings()
 
 
 class DeliveryCodeMutation(graphene.Mutation):
@@ -157,7 +154,7 @@ class DeliveryCodeVerify(DeliveryCodeMutation):
         channels = access.verifying_channels(ctx.requestor, ctx.host, ctx.channel)
         if not channels:
             # Refused before any code is looked at: no attempt is spent.
-            raise PermissionRefused(
+            raise PermissionDenied(
                 "Only delivery partners allowed by the shop may verify codes."
             )
         actor = ctx.requestor.actor
@@ -168,7 +165,7 @@ class DeliveryCodeVerify(DeliveryCodeMutation):
             code,
             actor,
             channels=channels,
-            rules=_verify_rules(ctx, channels),
+            limits=_verify_rules(ctx, channels),
             keyring=ctx.host.keyring(),
         )
         if not result.accepted:
@@ -188,8 +185,8 @@ class DeliveryCodeVerify(DeliveryCodeMutation):
         )
 
 
-def _verify_rules(ctx: RequestContext, channels: tuple[str, ...]) -> CodeRules:
-    """The rules of the caller's channel, whose attempt limit an unknown parcel
+def _verify_rules(ctx: RequestContext, channels: tuple[str, ...]) -> CodeLimits:
+    """The limits of the caller's channel, whose attempt limit an unknown parcel
     counts down from, as a parcel of that channel would.
 
     On the channel-less route the caller may verify in several channels; if their
@@ -197,13 +194,13 @@ def _verify_rules(ctx: RequestContext, channels: tuple[str, ...]) -> CodeRules:
     real parcel of a channel with a larger limit (docs/security.md says so).
     """
     configured = [
-        configuration.rules
+        configuration.limits
         for configuration in map(ctx.host.channel_settings, channels)
         if configuration is not None
     ]
     if not configured:
-        return CodeRules.from_settings()
-    return min(configured, key=lambda rules: rules.max_attempts)
+        return CodeLimits.from_settings()
+    return min(configured, key=lambda limits: limits.max_attempts)
 
 
 def _lookup(data: dict[str, Any]) -> service.Lookup:
@@ -260,10 +257,10 @@ class DeliveryCodeResend(DeliveryCodeMutation):
         record = _record_for(ctx, data.get("id"))
         order = ctx.order(record.order_id)
         if order is None or not ctx.claim_code(record, data.get("reveal_token")):
-            raise PermissionRefused("Only the order's customer may ask for the code.")
+            raise PermissionDenied("Only the order's customer may ask for the code.")
         record = service.request_resend(
             record.pk,
-            rules=rules_for(ctx, record.channel),
+            limits=limits_for(ctx, record.channel),
             current_email=order.email,
             keyring=ctx.host.keyring(),
         )
@@ -287,7 +284,7 @@ class DeliveryCodesResend(DeliveryCodeMutation):
     def perform(cls, ctx: RequestContext, **data: Any) -> DeliveryCodesResend:
         order_id = decode_uuid(data.get("order_id"), "Order", "order_id")
         if not access.may_ask_for_resend(ctx.requestor):
-            raise PermissionRefused("Only the order's customer may ask for the code.")
+            raise PermissionDenied("Only the order's customer may ask for the code.")
         order = ctx.order(order_id)
         if order is None:
             return cls(errors=[])
@@ -300,7 +297,7 @@ class DeliveryCodesResend(DeliveryCodeMutation):
             try:
                 service.request_resend(
                     record.pk,
-                    rules=rules_for(ctx, record.channel),
+                    limits=limits_for(ctx, record.channel),
                     current_email=order.email,
                     keyring=keyring,
                 )
@@ -321,7 +318,7 @@ class StaffMutation(DeliveryCodeMutation):
     @classmethod
     def perform(cls, ctx: RequestContext, **data: Any) -> Any:
         if not ctx.is_staff:
-            raise PermissionRefused("Requires staff with MANAGE_ORDERS.")
+            raise PermissionDenied("Requires staff with MANAGE_ORDERS.")
         record = _record_for(ctx, data.pop("id"))
         if not ctx.staff_reaches(record.channel):
             # Outside the staff member's channels: as if the code did not exist.
@@ -359,7 +356,7 @@ class DeliveryCodeRegenerate(StaffMutation):
             record.pk,
             actor=ctx.requestor.actor,
             current_email=order.email if order is not None else "",
-            rules=rules_for(ctx, record.channel),
+            limits=limits_for(ctx, record.channel),
             keyring=ctx.host.issuing_keyring(record.channel),
         )
         return new, "Delivery code replaced by a new one, e-mailed to the customer."
@@ -387,7 +384,7 @@ class DeliveryCodeUnlock(StaffMutation):
             record.pk,
             actor=ctx.requestor.actor,
             reason=reason,
-            rules=rules_for(ctx, record.channel),
+            limits=limits_for(ctx, record.channel),
         )
         return unlocked, f"Delivery code unlocked: {str(reason).strip()}"
 

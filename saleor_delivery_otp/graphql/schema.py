@@ -19,6 +19,7 @@ from ..exceptions import DeliveryOTPError
 from ..host import OrderFacts, Requestor, RequestorKind
 from . import context, sdl
 from .driver_api import DriverMutations, DriverQueries
+from .errors import permission_denied
 from .mutations import Mutation, decode_uuid
 from .types import DeliveryCode
 
@@ -26,13 +27,6 @@ SDL_PATH = Path(__file__).with_name("schema.graphql")
 
 # A gateway asks for the orders of one storefront page: a handful.
 MAX_ENTITIES = 10
-
-
-class PermissionDenied(GraphQLError):
-    def __init__(self, message: str = "You do not have access to this order's codes."):
-        super().__init__(
-            message, extensions={"exception": {"code": "PermissionDenied"}}
-        )
 
 
 def codes_of_order(
@@ -51,7 +45,7 @@ def codes_of_order(
         raise GraphQLError(error.message) from None
     order = ctx.order(order_id)
     if order is None:
-        raise PermissionDenied()
+        raise permission_denied()
     records = list(
         models.DeliveryCode.objects.filter(order_id=order_id)
         .exclude(status=models.CodeStatus.SUPERSEDED)
@@ -64,7 +58,7 @@ def codes_of_order(
         # The order's account sees the codes issued to it (none, if it was
         # attached to the order after they were issued).
         return readable
-    raise PermissionDenied()
+    raise permission_denied()
 
 
 def _is_current_account(requestor: Requestor, order: OrderFacts) -> bool:

@@ -17,8 +17,8 @@ from .. import policy, service
 from ..codes import Keyring
 from ..emails.context import EmailContext, ParcelItem
 from ..host import ANONYMOUS, ChannelSettings, OrderFacts, Requestor, RequestorKind
+from ..limits import CodeLimits
 from ..models import DeliveryCode
-from ..rules import CodeRules
 from .shop import CHANNEL, COURIER_APP_ID, SHOP_PHONE, Order, Parcel, Shop
 
 POLICY = policy.Policy()  # the defaults: a code above 300 EUR per item
@@ -34,7 +34,7 @@ class SandboxHost:
     def __init__(self, shop: Shop, data_dir: Path):
         self.shop = shop
         self.data_dir = data_dir
-        self.rules = CodeRules.from_settings()
+        self.limits = CodeLimits.from_settings()
         self._lock = threading.Lock()
 
     # --- the API's questions (saleor_delivery_otp.host.Host) ----------------------
@@ -67,7 +67,7 @@ class SandboxHost:
         if channel != CHANNEL:
             return None
         return ChannelSettings(
-            self.rules, frozenset({COURIER_APP_ID}), shop_phone=SHOP_PHONE
+            self.limits, frozenset({COURIER_APP_ID}), shop_phone=SHOP_PHONE
         )
 
     def active_channels(self) -> Collection[str]:
@@ -113,10 +113,10 @@ class SandboxHost:
         if not policy.order_decision(POLICY, facts).required:
             return None
         issued = service.issue_for_order(
-            order.uuid, channel=CHANNEL, reader=_reader(order), rules=self.rules
+            order.uuid, channel=CHANNEL, reader=_reader(order), limits=self.limits
         )
         if issued.created:
-            service.announce(issued.record, rules=self.rules)
+            service.announce(issued.record, limits=self.limits)
             self.timeline(order.uuid, "Delivery code issued and e-mailed.", ANONYMOUS)
         return issued.record
 
@@ -143,11 +143,11 @@ class SandboxHost:
             channel=CHANNEL,
             tracking_number=tracking_number,
             reader=_reader(order),
-            rules=self.rules,
+            limits=self.limits,
         )
         if issued.created:
             # A further parcel: its own code, in its own e-mail.
-            service.announce(issued.record, rules=self.rules)
+            service.announce(issued.record, limits=self.limits)
         self.timeline(
             order.uuid,
             f"Parcel {parcel.number} shipped with a delivery code.",
@@ -180,7 +180,7 @@ class SandboxHost:
             shop_name="Sandbox Shop",
             items=tuple(ParcelItem(line.product, line.quantity) for line in lines),
             parcel_number=parcel.number if parcel is not None else None,
-            validity_days=self.rules.validity.days,
+            validity_days=self.limits.validity.days,
             customer_name=order.customer_name,
         )
 

@@ -196,7 +196,7 @@ def test_good_values_are_saved_with_apps_as_ids_and_the_key_set_by_name(
         c.PLUGIN_ID, channel_slug=channel_USD.slug
     )
     config = plugin.channel_config
-    assert config.rules.length == 8
+    assert config.limits.length == 8
     assert str(config.policy.parcel_rule) == "parcel_value"
     assert str(config.policy.thresholds["USD"]) == "299.99"
     assert config.keys == (KEY, OLD_KEY)

@@ -4,7 +4,7 @@ The unlock cap and the retry window are not in the Dashboard configuration: they
 default to the project settings, whatever the channel.
 
 The plugin builds one from its Dashboard configuration; code running outside a channel
-uses :meth:`CodeRules.from_settings`.
+uses :meth:`CodeLimits.from_settings`.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ MAX_ATTEMPTS_LIMIT = 20
 
 
 @dataclass(frozen=True)
-class CodeRules:
+class CodeLimits:
     length: int
     max_attempts: int
     validity: timedelta
@@ -49,7 +49,7 @@ class CodeRules:
             raise ConfigurationError("The retry window cannot be negative.")
 
     @classmethod
-    def from_settings(cls, **overrides: object) -> CodeRules:
+    def from_settings(cls, **overrides: object) -> CodeLimits:
         values: dict[str, object] = {
             "length": settings.DELIVERY_OTP_CODE_LENGTH,
             "max_attempts": settings.DELIVERY_OTP_MAX_ATTEMPTS,
