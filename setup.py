@@ -68,7 +68,7 @@ setup(
             "saleor_delivery_otp = saleor_delivery_otp.plugin:DeliveryOTPPlugin",
         ],
         "console_scripts": [
-            "saleor-delivery-otp = saleor_delivery_otp.cli:main",
+            "saleor-delivery-otp = saleor_delivery_otp.sandbox.cli:main",
         ],
     },
     classifiers=[

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .host import Host, Requestor, RequestorKind
+from .ports import Host, Requestor, RequestorKind
 
 if TYPE_CHECKING:
     from .codes import Keyring

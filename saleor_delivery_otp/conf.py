@@ -29,16 +29,11 @@ class Settings:
         # comma-separated string is accepted too). A channel names its set in the
         # Dashboard ("Key set"); the keys themselves never enter the database.
         "DELIVERY_OTP_CHANNEL_KEYS": {},
-        # Dotted path of ``keyring() -> Keyring`` that opens and checks codes already
-        # issued, in the e-mail tasks: in Saleor, DELIVERY_OTP_KEYS plus every key of
-        # DELIVERY_OTP_CHANNEL_KEYS. Outside Saleor:
-        # "saleor_delivery_otp.codes.configured_keyring" (DELIVERY_OTP_KEYS alone).
-        "DELIVERY_OTP_KEYRING": "saleor_delivery_otp.saleor_host.keyring",
-        # Dotted path of a context manager the Celery tasks run their queries in. In
-        # Saleor it is allow_writer(): Saleor's Celery base class refuses queries on
-        # the writer outside it in tests, and logs each one in production. Outside
-        # Saleor: "contextlib.nullcontext".
-        "DELIVERY_OTP_TASK_DB_ACCESS": "saleor_delivery_otp.saleor_host.writer",
+        # Dotted path of the host: the class (or a factory) implementing
+        # saleor_delivery_otp.ports.Host that the engine asks about the shop it runs
+        # in (orders, parcels, timeline, e-mail context, keys). Unset in Saleor: the
+        # plugin declares itself. The sandbox and the Saleor App set their own.
+        "DELIVERY_OTP_HOST": None,
         # Digits per code. Six gives 1 in 200,000 odds over five attempts, which is
         # the figure marketplaces use for doorstep codes; 4 to 10 is accepted.
         "DELIVERY_OTP_CODE_LENGTH": 6,
@@ -83,15 +78,6 @@ class Settings:
         # the code never travels through the broker.
         "DELIVERY_OTP_EMAIL_SENDER": (
             "saleor_delivery_otp.emails.sending.send_code_email"
-        ),
-        # Dotted path of ``context(record) -> EmailContext``: who gets the e-mail and
-        # what it says about the order. The host adapter provides it, as it is the only
-        # code that reads the order (the Saleor layer, or the sandbox).
-        "DELIVERY_OTP_EMAIL_CONTEXT": "saleor_delivery_otp.saleor_host.email_context",
-        # Single-e-mail mode: ``context(payload, record) -> EmailContext`` for an order
-        # confirmation; ``record`` is the order's usable code record, or None.
-        "DELIVERY_OTP_CONFIRMATION_CONTEXT": (
-            "saleor_delivery_otp.saleor_host.confirmation_context"
         ),
         # Single-e-mail mode: ``sender(payload, record, code)``, called by Celery; the
         # code is read back from the encrypted copy there, never put on the broker.

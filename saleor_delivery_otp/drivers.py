@@ -27,8 +27,8 @@ from django.utils import timezone
 
 from .audit import Actor
 from .exceptions import InvalidInput, InvalidState, NotFound
-from .host import ANONYMOUS, Requestor, RequestorKind
 from .models import DriverKey
+from .ports import ANONYMOUS, Requestor, RequestorKind
 
 KEY_PREFIX = "dk_"
 # How the audit trail and the order timeline name a driver: "driver Marco".

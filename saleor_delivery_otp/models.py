@@ -6,11 +6,17 @@ Nothing here holds a plain code: see :mod:`saleor_delivery_otp.codes`.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING, Any
 
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+
+from .exceptions import RateLimited
+
+if TYPE_CHECKING:
+    from .limits import CodeLimits
 
 
 class CodeStatus(models.TextChoices):
@@ -57,14 +63,86 @@ class AttemptLimitMixin(models.Model):
 
 
 class ResendThrottleMixin(models.Model):
-    """Cooldown and daily cap of the code's e-mail, kept with the code."""
+    """Cooldown and daily cap of the code's e-mail, kept with the code, and the
+    outbox mark of an e-mail owed. The record owns these rules, as django-otp's
+    ``ThrottlingMixin`` owns its own: :meth:`count_send`."""
 
     last_sent_at = models.DateTimeField(null=True, blank=True)
     sends_day = models.DateField(null=True, blank=True)
     sends_that_day = models.PositiveSmallIntegerField(default=0)
+    # The outbox: set, an e-mail of this code is owed. Set in the transaction that
+    # decides to send, moved to each attempt's start (after a failed one, to when
+    # Celery's retry is due at the latest), cleared once the message is delivered;
+    # a periodic task re-queues what stayed due past a grace period.
+    email_due_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         abstract = True
+
+    def count_send(
+        self,
+        limits: CodeLimits,
+        now: datetime,
+        *,
+        enforce: bool,
+        due_grace: timedelta,
+        commit: bool = True,
+    ) -> None:
+        """Count one send and mark the e-mail due (the outbox), on a locked row.
+
+        The counters mean "owed or sent": once this commits the e-mail is owed
+        durably, and the outbox sends it even if the broker refuses the task now.
+        ``enforce``: refuse (:class:`RateLimited`) within the cooldown, while an
+        e-mail is still owed (``due_grace`` after its last attempt), or over the
+        daily cap; a code's first e-mail is counted without them.
+        """
+        today = now.astimezone(UTC).date()
+        sends = self.sends_that_day if self.sends_day == today else 0
+        if enforce:
+            if self.last_sent_at is not None:
+                wait = self.last_sent_at + limits.resend_cooldown - now
+                if wait > timedelta(0):
+                    raise RateLimited(
+                        "The code was sent moments ago; please wait before asking "
+                        "again.",
+                        retry_after=max(1, int(wait.total_seconds() + 0.999)),
+                    )
+            if self.email_due_at is not None:
+                # Still owed (queued, retrying, or waiting for the outbox): asking
+                # again would only owe a second copy of the same e-mail.
+                due_by = max(self.email_due_at, now) + due_grace
+                raise RateLimited(
+                    "The code's e-mail is on its way; please wait before asking again.",
+                    retry_after=max(1, int((due_by - now).total_seconds() + 0.999)),
+                )
+            if sends >= limits.resend_daily_cap:
+                raise RateLimited(
+                    "The code was sent too many times today.",
+                    retry_after=max(1, int((_day_end(today) - now).total_seconds())),
+                )
+        self.sends_day = today
+        self.sends_that_day = sends + 1
+        self.last_sent_at = now
+        self.email_due_at = now
+        fields = ["sends_day", "sends_that_day", "last_sent_at", "email_due_at"]
+        if hasattr(self, "updated_at"):
+            self.updated_at = now
+            fields.append("updated_at")
+        if commit:
+            self.save(update_fields=fields)
+
+
+def _day_end(day: date) -> datetime:
+    return datetime.combine(day + timedelta(days=1), time.min, tzinfo=UTC)
+
+
+class DeliveryCodeQuerySet(models.QuerySet["DeliveryCode"]):
+    def current(self) -> DeliveryCodeQuerySet:
+        """Codes that still stand for their order or parcel: not replaced."""
+        return self.exclude(status=CodeStatus.SUPERSEDED)
+
+    def for_order(self, order_id: Any) -> DeliveryCodeQuerySet:
+        return self.filter(order_id=order_id)
 
 
 class DeliveryCode(SecretMixin, AttemptLimitMixin, ResendThrottleMixin, models.Model):
@@ -93,11 +171,8 @@ class DeliveryCode(SecretMixin, AttemptLimitMixin, ResendThrottleMixin, models.M
     # digest of the address the code is e-mailed to.
     customer_id = models.CharField(max_length=255, blank=True, default="")
     recipient_digest = models.CharField(max_length=64, blank=True, default="")
-    # The outbox: set, an e-mail of this code is owed. Set in the transaction that
-    # decides to send, moved to each attempt's start (after a failed one, to when
-    # Celery's retry is due at the latest), cleared once the message is delivered;
-    # a periodic task re-queues what stayed due past a grace period.
-    email_due_at = models.DateTimeField(null=True, blank=True)
+
+    objects = DeliveryCodeQuerySet.as_manager()
 
     class Meta:
         db_table = "delivery_otp_code"

@@ -40,6 +40,7 @@ from .emails.rendering import (
 from .exceptions import ConfigurationError
 from .limits import MAX_ATTEMPTS_LIMIT, CodeLimits
 from .policy import ParcelRule, Policy
+from .ports import EmailMode
 
 logger = logging.getLogger(__name__)
 
@@ -53,13 +54,6 @@ class FieldKind(enum.StrEnum):
     MULTILINE = "multiline"
     SECRET = "secret"  # noqa: S105 (a field kind, not a password)
     SECRET_MULTILINE = "secret_multiline"  # noqa: S105
-
-
-class EmailMode(enum.StrEnum):
-    # The code travels in its own e-mail, sent by this plugin.
-    SEPARATE = "separate"
-    # The code travels in Saleor's order/fulfillment e-mails (see the e-mail docs).
-    SINGLE = "single"
 
 
 @dataclass(frozen=True)

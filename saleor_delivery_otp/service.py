@@ -13,14 +13,13 @@ import logging
 import uuid
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
-from django.utils.module_loading import import_string
 
 from . import codes
 from .audit import SYSTEM, Actor
@@ -43,6 +42,7 @@ from .models import (
     EventType,
     VerificationAttempt,
 )
+from .ports import get_host
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ _OPEN = (CodeStatus.ACTIVE, CodeStatus.LOCKED)
 
 
 def _current() -> Any:
-    return DeliveryCode.objects.exclude(status=CodeStatus.SUPERSEDED)
+    return DeliveryCode.objects.current()
 
 
 # --- input validation ----------------------------------------------------------
@@ -499,18 +499,14 @@ def reveal(
 
 
 def reading_keyring() -> Keyring:
-    """Every key an issued code may be under, from ``DELIVERY_OTP_KEYRING``."""
-    return import_string(settings.DELIVERY_OTP_KEYRING)()
+    """Every key an issued code may be under: the host's (:class:`.ports.Host`)."""
+    return get_host().keyring()
 
 
 def open_code(record: DeliveryCode, keyring: Keyring | None = None) -> codes.PlainCode:
     """The plain code of one record, for the e-mail task."""
     keyring = keyring or reading_keyring()
     return keyring.open(record.id, record.key_id, record.sealed)
-
-
-def _day_end(day: date) -> datetime:
-    return datetime.combine(day + timedelta(days=1), time.min, tzinfo=UTC)
 
 
 def is_pinned_to(record: DeliveryCode, email: str, keyring: Keyring) -> bool:
@@ -542,7 +538,8 @@ def request_resend(
     """Owe one more e-mail of this code, within its cooldown and daily cap.
 
     The send is counted and the e-mail marked due on the locked row, in one
-    transaction; the task is queued after commit. So many rapid calls owe one
+    transaction; the caller queues the task after commit (the flows do). So many
+    rapid calls owe one
     e-mail, and an e-mail still due is not owed twice (:class:`RateLimited`).
     ``current_email``, the order's address now, must be the one the code was
     issued to: a code is never sent to an address that did not receive it first.
@@ -564,54 +561,16 @@ def request_resend(
             raise InvalidState(ADDRESS_CHANGED)
         _count_send(record, limits, now, enforce=True)
         log_event(record, EventType.EMAIL_QUEUED, now=now)
-        schedule_email(record)
     return record
 
 
 def _count_send(
     record: DeliveryCode, limits: CodeLimits, now: datetime, *, enforce: bool
 ) -> None:
-    """Count one send and mark the e-mail due (the outbox), on a locked row.
-
-    The counters mean "owed or sent": once this commits the e-mail is owed
-    durably, and the outbox sends it even if the broker refuses the task now.
-    """
-    today = now.astimezone(UTC).date()
-    sends = record.sends_that_day if record.sends_day == today else 0
-    if enforce:
-        if record.last_sent_at is not None:
-            wait = record.last_sent_at + limits.resend_cooldown - now
-            if wait > timedelta(0):
-                raise RateLimited(
-                    "The code was sent moments ago; please wait before asking again.",
-                    retry_after=max(1, int(wait.total_seconds() + 0.999)),
-                )
-        if record.email_due_at is not None:
-            # Still owed (queued, retrying, or waiting for the outbox): asking
-            # again would only owe a second copy of the same e-mail.
-            wait = max(record.email_due_at, now) + settings.DELIVERY_OTP_EMAIL_DUE_GRACE
-            raise RateLimited(
-                "The code's e-mail is on its way; please wait before asking again.",
-                retry_after=max(1, int((wait - now).total_seconds() + 0.999)),
-            )
-        if sends >= limits.resend_daily_cap:
-            raise RateLimited(
-                "The code was sent too many times today.",
-                retry_after=max(1, int((_day_end(today) - now).total_seconds())),
-            )
-    record.sends_day = today
-    record.sends_that_day = sends + 1
-    record.last_sent_at = now
-    record.email_due_at = now
-    record.updated_at = now
-    record.save(
-        update_fields=[
-            "sends_day",
-            "sends_that_day",
-            "last_sent_at",
-            "email_due_at",
-            "updated_at",
-        ]
+    """Count one send and mark the e-mail due, on a locked row. The rules are the
+    record's own (``ResendThrottleMixin.count_send``)."""
+    record.count_send(
+        limits, now, enforce=enforce, due_grace=settings.DELIVERY_OTP_EMAIL_DUE_GRACE
     )
 
 
@@ -621,47 +580,16 @@ def announce(
     limits: CodeLimits | None = None,
     now: datetime | None = None,
 ) -> None:
-    """Owe the first e-mail of a new code; it counts towards the resend limits."""
+    """Owe the first e-mail of a new code; it counts towards the resend limits.
+
+    The e-mail is marked due (the outbox); the caller queues it after commit
+    (:func:`saleor_delivery_otp.tasks.schedule_email`), as the flows do.
+    """
     limits = limits or CodeLimits.from_settings()
     now = now or timezone.now()
     with transaction.atomic():
         _count_send(record, limits, now, enforce=False)
         log_event(record, EventType.EMAIL_QUEUED, now=now)
-        schedule_email(record)
-
-
-def schedule_email(record: DeliveryCode) -> None:
-    """Queue the e-mail task after commit, with the record id only.
-
-    The record must be marked due (:func:`_count_send`): the task sends only an
-    e-mail still due, and if the broker refuses it now, the outbox
-    (:func:`claim_due_emails`) queues it again later.
-    """
-    record_id = str(record.pk)
-    transaction.on_commit(lambda: queue_email(record_id))
-
-
-def queue_email(record_id: str) -> bool:
-    """Hand one due e-mail to the broker; never raises. Returns whether it went.
-
-    Called after commit: the caller's answer ("the e-mail is on its way") is true
-    either way, as the due mark is committed and the outbox retries.
-    """
-    from .tasks import send_code_email_task
-
-    try:
-        send_code_email_task.apply_async(
-            args=(record_id,), kwargs={"only_if_due": True}
-        )
-    except Exception as exc:
-        # The type only: a broker error's text may hold its URL and password.
-        logger.warning(
-            "Delivery code e-mail for %s not queued (%s); the outbox will send it.",
-            record_id,
-            type(exc).__name__,
-        )
-        return False
-    return True
 
 
 def claim_due_emails(
@@ -673,7 +601,8 @@ def claim_due_emails(
     another worker holds. Each claimed mark is moved to ``now``, so a claim that
     gets lost again is retried after another grace period, not at every run. A
     first e-mail whose queuing was lost with its hook's follow-up is counted here.
-    Returns the ids to queue with :func:`queue_email` once this has committed.
+    Returns the ids to queue (:func:`saleor_delivery_otp.tasks.queue_email`) once
+    this has committed.
     """
     now = now or timezone.now()
     grace = settings.DELIVERY_OTP_EMAIL_DUE_GRACE if grace is None else grace

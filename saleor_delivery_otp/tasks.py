@@ -1,5 +1,10 @@
-"""Celery tasks. Arguments carry record ids only: broker messages sit in Redis, in
-plain sight of anyone who can read it, so a plain code never goes there.
+"""Celery tasks of the engine: the code e-mail, the outbox, the order confirmation
+of single-e-mail mode, expiry. Arguments carry record ids only: broker messages
+sit in Redis, in plain sight of anyone who can read it, so a plain code never goes
+there.
+
+The engine (:mod:`~saleor_delivery_otp.service`) never queues a task: it marks an
+e-mail due, and its caller (a flow) queues it with :func:`schedule_email`.
 """
 
 from __future__ import annotations
@@ -18,17 +23,18 @@ from django.utils.module_loading import import_string
 from . import service
 from .conf import settings
 from .models import CodeStatus, DeliveryCode, EventType
+from .ports import get_host
 
 logger = logging.getLogger(__name__)
 
 
 def with_db_access[**P, R](task: Callable[P, R]) -> Callable[P, R]:
-    """Runs a task's queries inside ``DELIVERY_OTP_TASK_DB_ACCESS`` (Saleor's
+    """Runs a task's queries inside the host's ``db_access()`` (Saleor's
     ``allow_writer()``): these tasks write, on purpose."""
 
     @functools.wraps(task)
     def run(*args: P.args, **kwargs: P.kwargs) -> R:
-        with import_string(settings.DELIVERY_OTP_TASK_DB_ACCESS)():
+        with get_host().db_access():
             return task(*args, **kwargs)
 
     return run
@@ -115,6 +121,39 @@ def send_code_email_task(
     return True
 
 
+def schedule_email(record: DeliveryCode) -> None:
+    """Queue the e-mail task after commit, with the record id only.
+
+    The record must be marked due (``service.announce``,
+    ``service.request_resend``): the task sends only an e-mail still due, and if
+    the broker refuses it now, the outbox (:func:`send_due_emails_task`) queues it
+    again later.
+    """
+    record_id = str(record.pk)
+    transaction.on_commit(lambda: queue_email(record_id))
+
+
+def queue_email(record_id: str) -> bool:
+    """Hand one due e-mail to the broker; never raises. Returns whether it went.
+
+    Called after commit: the caller's answer ("the e-mail is on its way") is true
+    either way, as the due mark is committed and the outbox retries.
+    """
+    try:
+        send_code_email_task.apply_async(
+            args=(record_id,), kwargs={"only_if_due": True}
+        )
+    except Exception as exc:
+        # The type only: a broker error's text may hold its URL and password.
+        logger.warning(
+            "Delivery code e-mail for %s not queued (%s); the outbox will send it.",
+            record_id,
+            type(exc).__name__,
+        )
+        return False
+    return True
+
+
 def _due(delivery_code_id: str, stamp: datetime | None = None) -> Any:
     """The code's row while its e-mail is due (with exactly ``stamp``, if given)."""
     rows = DeliveryCode.objects.filter(pk=delivery_code_id)
@@ -131,7 +170,7 @@ def send_due_emails_task() -> int:
     worker lost them), for usable codes, at most
     ``DELIVERY_OTP_EMAIL_DRAIN_BATCH_SIZE`` per run. Returns how many it queued."""
     due = service.claim_due_emails(limit=settings.DELIVERY_OTP_EMAIL_DRAIN_BATCH_SIZE)
-    queued = sum(service.queue_email(record_id) for record_id in due)
+    queued = sum(queue_email(record_id) for record_id in due)
     if due:
         logger.info(
             "Delivery code outbox: %d of %d due e-mails queued again.",

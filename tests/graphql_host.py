@@ -7,14 +7,14 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 
 from saleor_delivery_otp.codes import Keyring
-from saleor_delivery_otp.host import (
+from saleor_delivery_otp.limits import CodeLimits
+from saleor_delivery_otp.ports import (
     ANONYMOUS,
     ChannelSettings,
     OrderFacts,
     Requestor,
     RequestorKind,
 )
-from saleor_delivery_otp.limits import CodeLimits
 
 RULES = CodeLimits(
     length=6,

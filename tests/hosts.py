@@ -9,14 +9,25 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
+from saleor_delivery_otp.audit import Actor
+from saleor_delivery_otp.codes import Keyring
 from saleor_delivery_otp.emails.sending import (
     EmailContext,
     EmailTemplates,
     ParcelItem,
     SmtpTransport,
+)
+from saleor_delivery_otp.ports import (
+    ANONYMOUS,
+    ChannelSettings,
+    OrderData,
+    OrderFacts,
+    ParcelData,
+    Requestor,
 )
 
 CUSTOMER_EMAIL = "customer@example.com"
@@ -99,3 +110,64 @@ def _context(
         time_zone=order.time_zone,
         validity_days=order.validity_days,
     )
+
+
+# What the flows wrote back through the host, for tests that look (module state,
+# so an in-process Celery worker writes here too).
+TIMELINE: list[tuple[str, str, str]] = []  # (order id, event, message)
+STATUSES: dict[int, str] = {}
+
+
+class StandInHost:
+    """:class:`saleor_delivery_otp.ports.Host` of the CI tier's tasks and e-mails
+    (``DELIVERY_OTP_HOST``): the stand-in orders above, the settings' keys, the
+    write-backs kept in :data:`TIMELINE` and :data:`STATUSES`."""
+
+    def requestor(self, request: Any) -> Requestor:
+        return ANONYMOUS
+
+    def order(self, order_id: uuid.UUID) -> OrderFacts | None:
+        return None
+
+    def channel_settings(self, channel: str) -> ChannelSettings | None:
+        return None
+
+    def active_channels(self) -> list[str]:
+        return []
+
+    def keyring(self) -> Keyring:
+        return Keyring.from_settings()
+
+    def issuing_keyring(self, channel: str) -> Keyring:
+        return Keyring.from_settings()
+
+    def timeline(self, order_id: uuid.UUID, message: str, requestor: Requestor) -> None:
+        TIMELINE.append((str(order_id), "api", message))
+
+    def load_order(self, order_id: str) -> OrderData | None:
+        return None
+
+    def load_parcel(self, parcel_id: str) -> ParcelData | None:
+        return None
+
+    def write_timeline(
+        self, order_id: Any, message: str, *, event: str, actor: Actor | None
+    ) -> None:
+        TIMELINE.append((str(order_id), event, message))
+
+    def set_parcel_status(self, parcel_id: int, status: str) -> None:
+        STATUSES[parcel_id] = status
+
+    def parcel_label(self, parcel_id: int | None) -> str:
+        return f"#{parcel_id}" if parcel_id is not None else ""
+
+    def email_context(self, record: Any) -> EmailContext:
+        return email_context(record)
+
+    def confirmation_context(
+        self, payload: Mapping[str, Any], record: Any
+    ) -> EmailContext:
+        return confirmation_context(payload, record)
+
+    def db_access(self) -> AbstractContextManager[Any]:
+        return nullcontext()

@@ -40,10 +40,7 @@ DEFAULT_FROM_EMAIL = "shop@example.com"
 DELIVERY_OTP_KEYS = [
     "test-key-0123456789abcdef0123456789abcdef",
 ]
-DELIVERY_OTP_EMAIL_CONTEXT = "tests.hosts.email_context"
-DELIVERY_OTP_CONFIRMATION_CONTEXT = "tests.hosts.confirmation_context"
-DELIVERY_OTP_KEYRING = "saleor_delivery_otp.codes.configured_keyring"
-DELIVERY_OTP_TASK_DB_ACCESS = "contextlib.nullcontext"
+DELIVERY_OTP_HOST = "tests.hosts.StandInHost"
 
 LOGGING = {
     "version": 1,

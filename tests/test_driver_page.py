@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from saleor_delivery_otp import drivers, service
+from saleor_delivery_otp import drivers, service, tasks
 from saleor_delivery_otp.audit import Actor, ActorKind
 from saleor_delivery_otp.models import DriverKey, VerificationAttempt
 from saleor_delivery_otp.sandbox.story import emailed_codes
@@ -50,9 +50,7 @@ def clean_host():
 def queued(monkeypatch):
     """The code e-mails the page's resend queues (record ids)."""
     sent = []
-    monkeypatch.setattr(
-        service, "schedule_email", lambda record: sent.append(record.pk)
-    )
+    monkeypatch.setattr(tasks, "schedule_email", lambda record: sent.append(record.pk))
     return sent
 
 
@@ -307,7 +305,7 @@ def sandbox(tmp_path):
         [
             sys.executable,
             "-m",
-            "saleor_delivery_otp.cli",
+            "saleor_delivery_otp.sandbox.cli",
             "sandbox",
             "--port",
             str(port),
@@ -365,7 +363,13 @@ def test_the_page_in_the_sandbox(browser, sandbox):
 
 def test_the_story_through_the_page(browser):
     result = subprocess.run(
-        [sys.executable, "-m", "saleor_delivery_otp.cli", "story", "--through-page"],
+        [
+            sys.executable,
+            "-m",
+            "saleor_delivery_otp.sandbox.cli",
+            "story",
+            "--through-page",
+        ],
         capture_output=True,
         text=True,
         timeout=300,

@@ -14,7 +14,7 @@ from freezegun import freeze_time
 from graphene import relay
 
 from saleor_delivery_otp import constants as c
-from saleor_delivery_otp import drivers, service
+from saleor_delivery_otp import drivers, flows, service, tasks
 from saleor_delivery_otp import plugin_config as pc
 from saleor_delivery_otp.audit import Actor, ActorKind
 from saleor_delivery_otp.models import (
@@ -330,7 +330,7 @@ def test_doorstep_resend_counts_against_the_customers_limits(
 ):
     order, record, code = shipped
     queued = []
-    monkeypatch.setattr(service, "schedule_email", lambda r: queued.append(r.pk))
+    monkeypatch.setattr(tasks, "schedule_email", lambda r: queued.append(r.pk))
 
     answers = [
         gql(client, RESEND, {"tracking": tracking}, driver_key)
@@ -356,7 +356,7 @@ def test_doorstep_resend_counts_against_the_customers_limits(
         freeze_time(record.last_sent_at + timedelta(seconds=10)),
         pytest.raises(service.RateLimited),
     ):
-        service.request_resend(record.pk, limits=HOST.channels["eu"].limits)
+        flows.resend(record.pk, limits=HOST.channels["eu"].limits)
 
 
 def test_doorstep_resend_of_a_used_code_sends_nothing(
@@ -365,7 +365,7 @@ def test_doorstep_resend_of_a_used_code_sends_nothing(
     _, _, code = shipped
     verify(client, driver_key, "TRK-D1", code)
     queued = []
-    monkeypatch.setattr(service, "schedule_email", lambda r: queued.append(r.pk))
+    monkeypatch.setattr(tasks, "schedule_email", lambda r: queued.append(r.pk))
 
     answer = gql(client, RESEND, {"tracking": "TRK-D1"}, driver_key)
 
@@ -380,7 +380,7 @@ def test_doorstep_resend_of_a_used_code_sends_nothing(
 @pytest.mark.parametrize("token", [None, "customer-token", "other-app-token"])
 def test_only_verifiers_ask_for_a_doorstep_resend(client, shipped, token, monkeypatch):
     queued = []
-    monkeypatch.setattr(service, "schedule_email", lambda r: queued.append(r.pk))
+    monkeypatch.setattr(tasks, "schedule_email", lambda r: queued.append(r.pk))
 
     answer = gql(client, RESEND, {"tracking": "TRK-D1"}, token)
 

@@ -29,7 +29,7 @@ from celery.signals import task_retry
 from django.core import mail
 from kombu.asynchronous import set_event_loop
 
-from saleor_delivery_otp import service, tasks
+from saleor_delivery_otp import flows, service, tasks
 from saleor_delivery_otp.emails import rendering
 from saleor_delivery_otp.emails.context import item_name
 from saleor_delivery_otp.emails.rendering import TemplateError, validate_templates
@@ -887,7 +887,7 @@ def test_smtp_down_then_up_the_task_retries_and_mail_arrives_once(
 
     task_retry.connect(count_retry, weak=False)
     try:
-        service.announce(record, limits=limits)
+        flows.announce(record, limits=limits)
         assert wait_for(lambda: len(retries) >= 1), "the refused send was not retried"
         sent = CodeEvent.objects.filter(delivery_code=record, type=EventType.EMAIL_SENT)
         assert not sent.exists()

@@ -23,13 +23,13 @@ from saleor_delivery_otp import service, tasks
 from saleor_delivery_otp.codes import Keyring, PlainCode
 from saleor_delivery_otp.graphql.schema import committed_sdl, federation_sdl
 from saleor_delivery_otp.graphql.view import MAX_BATCH
-from saleor_delivery_otp.host import ChannelSettings
 from saleor_delivery_otp.models import (
     CodeStatus,
     DeliveryCode,
     EventType,
     VerificationAttempt,
 )
+from saleor_delivery_otp.ports import ChannelSettings
 
 from . import hosts
 from .conftest import Parcels, wrong_code
@@ -796,7 +796,7 @@ mutation Resend($id: ID!, $revealToken: String) {
 def test_customer_resend_is_rate_limited(client, shipped, monkeypatch):
     _, record, _ = shipped
     queued = []
-    monkeypatch.setattr(service, "schedule_email", lambda r: queued.append(r.pk))
+    monkeypatch.setattr(tasks, "schedule_email", lambda r: queued.append(r.pk))
 
     first = gql(client, RESEND, {"id": code_gid(record)}, "customer-token")
     second = gql(client, RESEND, {"id": code_gid(record)}, "customer-token")
@@ -814,7 +814,7 @@ def test_customer_resend_is_rate_limited(client, shipped, monkeypatch):
 def test_only_the_customer_may_ask_for_a_resend(client, shipped, token, monkeypatch):
     _, record, _ = shipped
     queued = []
-    monkeypatch.setattr(service, "schedule_email", lambda r: queued.append(r.pk))
+    monkeypatch.setattr(tasks, "schedule_email", lambda r: queued.append(r.pk))
 
     data = gql(client, RESEND, {"id": code_gid(record)}, token)
 
@@ -894,7 +894,7 @@ def test_staff_unlock_then_handover_without_code(client, shipped):
 def test_staff_regenerate_replaces_and_emails_the_code(client, shipped, monkeypatch):
     _, record, code = shipped
     queued = []
-    monkeypatch.setattr(service, "schedule_email", lambda r: queued.append(r.pk))
+    monkeypatch.setattr(tasks, "schedule_email", lambda r: queued.append(r.pk))
 
     data = staff_action(client, "Regenerate", {"id": code_gid(record)})
 
@@ -951,7 +951,7 @@ def test_lock_and_unlock_cannot_repeat_into_many_guesses(client, shipped, checks
 def test_staff_regenerate_is_rate_limited_like_a_resend(client, shipped, monkeypatch):
     _, record, _ = shipped
     queued = []
-    monkeypatch.setattr(service, "schedule_email", lambda r: queued.append(r.pk))
+    monkeypatch.setattr(tasks, "schedule_email", lambda r: queued.append(r.pk))
     regenerate = (
         "mutation($id: ID!) { deliveryCodeRegenerate(id: $id) "
         "{ deliveryCode { id } errors { code message retryAfter } } }"
@@ -1266,7 +1266,7 @@ def test_a_changed_email_gets_neither_the_code_nor_its_email(
         order.id, keyring.recipient_digest("new@example.com", record.key_id)
     )
     queued = []
-    monkeypatch.setattr(service, "schedule_email", lambda r: queued.append(r.pk))
+    monkeypatch.setattr(tasks, "schedule_email", lambda r: queued.append(r.pk))
 
     by_new = gql(
         client, CODES_QUERY, {"orderId": order_gid(order), "revealToken": new_token}
@@ -1315,7 +1315,7 @@ def test_staff_changing_the_email_then_regenerating_receive_no_code(
     order, record, _ = guest_order(parcels)
     old_token = reveal_token(order, record)
     order = HOST.change_order(order, email="staff-private@example.com")
-    monkeypatch.setattr(service, "schedule_email", lambda r: None)
+    monkeypatch.setattr(tasks, "schedule_email", lambda r: None)
 
     data = staff_action(client, "Regenerate", {"id": code_gid(record)})
 
@@ -1401,7 +1401,7 @@ def test_an_account_attached_later_reads_no_code(client, shipped):
 def test_guest_resends_her_code_with_her_token(client, parcels, monkeypatch):
     order, record, _ = guest_order(parcels)
     queued = []
-    monkeypatch.setattr(service, "schedule_email", lambda r: queued.append(r.pk))
+    monkeypatch.setattr(tasks, "schedule_email", lambda r: queued.append(r.pk))
 
     stranger = gql(client, RESEND, {"id": code_gid(record)})
     guest = gql(
@@ -1493,7 +1493,7 @@ def test_global_route_serves_no_code_of_a_channel_where_the_plugin_is_off(
     record = ship(parcels, order, channel="off")
     code = parcels.code_of(record)
     queued = []
-    monkeypatch.setattr(service, "schedule_email", lambda r: queued.append(r.pk))
+    monkeypatch.setattr(tasks, "schedule_email", lambda r: queued.append(r.pk))
 
     customer = gql(client, CODES_QUERY, {"orderId": order_gid(order)}, "customer-token")
     staff = gql(client, CODES_QUERY, {"orderId": order_gid(order)}, "staff-token")
@@ -1524,7 +1524,7 @@ def test_a_guest_who_lost_her_email_has_it_sent_again_to_her_address(
     changed, changed_record, _ = guest_order(parcels, email="old@example.com")
     HOST.change_order(changed, email="new@example.com")
     queued = []
-    monkeypatch.setattr(service, "schedule_email", lambda r: queued.append(r.pk))
+    monkeypatch.setattr(tasks, "schedule_email", lambda r: queued.append(r.pk))
     unknown = relay.Node.to_global_id("Order", uuid.uuid4())
 
     answers = [
@@ -1544,7 +1544,7 @@ def test_staff_and_apps_do_not_trigger_a_customers_email(
 ):
     order, _, _ = guest_order(parcels)
     queued = []
-    monkeypatch.setattr(service, "schedule_email", lambda r: queued.append(r.pk))
+    monkeypatch.setattr(tasks, "schedule_email", lambda r: queued.append(r.pk))
 
     answer = gql(client, ORDER_RESEND, {"orderId": order_gid(order)}, token)
 

@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 from freezegun import freeze_time
 
-from saleor_delivery_otp import service
+from saleor_delivery_otp import flows, service, tasks
 from saleor_delivery_otp.exceptions import (
     InvalidInput,
     InvalidState,
@@ -37,7 +37,7 @@ def delivered_at_once(sent):
 def queued(monkeypatch):
     """The e-mails the engine queues (record ids), instead of a broker."""
     sent = []
-    monkeypatch.setattr(service, "schedule_email", delivered_at_once(sent))
+    monkeypatch.setattr(tasks, "schedule_email", delivered_at_once(sent))
     return sent
 
 
@@ -56,7 +56,7 @@ def test_ten_rapid_resends_queue_one_email(parcels, queued):
     outcomes = []
     for _ in range(10):
         try:
-            service.request_resend(record.pk, limits=parcels.limits)
+            flows.resend(record.pk, limits=parcels.limits)
             outcomes.append("queued")
         except RateLimited as limited:
             outcomes.append(limited.retry_after)
@@ -71,15 +71,15 @@ def test_resend_cooldown_then_daily_cap(parcels, queued):
     start = timezone.now().replace(hour=8, minute=0, second=0, microsecond=0)
 
     for minute in range(5):
-        service.request_resend(
+        flows.resend(
             record.pk, limits=parcels.limits, now=start + timedelta(minutes=2 * minute)
         )
     with pytest.raises(RateLimited) as capped:
-        service.request_resend(
+        flows.resend(
             record.pk, limits=parcels.limits, now=start + timedelta(hours=1)
         )
     next_day = start + timedelta(days=1)
-    service.request_resend(record.pk, limits=parcels.limits, now=next_day)
+    flows.resend(record.pk, limits=parcels.limits, now=next_day)
 
     assert len(queued) == 6
     # The cap lifts at midnight UTC: from 09:00 that is 15 hours away.
@@ -88,12 +88,12 @@ def test_resend_cooldown_then_daily_cap(parcels, queued):
 
 def test_first_email_counts_towards_the_cooldown(parcels, monkeypatch):
     sent = []
-    monkeypatch.setattr(service, "schedule_email", delivered_at_once(sent))
+    monkeypatch.setattr(tasks, "schedule_email", delivered_at_once(sent))
     record = parcels.ship()
-    service.announce(record, limits=parcels.limits)
+    flows.announce(record, limits=parcels.limits)
 
     with pytest.raises(RateLimited):
-        service.request_resend(record.pk, limits=parcels.limits)
+        flows.resend(record.pk, limits=parcels.limits)
     assert sent == [record.pk]
     assert CodeEvent.objects.filter(type=EventType.EMAIL_QUEUED).count() == 1
 
@@ -105,15 +105,15 @@ def test_no_resend_of_a_used_code(parcels, queued):
     )
 
     with pytest.raises(InvalidState):
-        service.request_resend(record.pk, limits=parcels.limits)
+        flows.resend(record.pk, limits=parcels.limits)
     assert queued == []
 
 
 def test_resend_of_unknown_code():
     with pytest.raises(NotFound):
-        service.request_resend(uuid.uuid4())
+        flows.resend(uuid.uuid4())
     with pytest.raises(InvalidInput):
-        service.request_resend("1; DROP TABLE x")
+        flows.resend("1; DROP TABLE x")
 
 
 def test_staff_unlock_gives_attempts_back_and_is_audited(parcels):

@@ -15,7 +15,7 @@ from graphene import relay
 from kombu import Producer
 from kombu.exceptions import OperationalError
 
-from saleor_delivery_otp import order_events, service, tasks
+from saleor_delivery_otp import flows, service, tasks
 from saleor_delivery_otp.conf import settings as otp_settings
 from saleor_delivery_otp.models import CodeEvent, CodeStatus, DeliveryCode, EventType
 from saleor_delivery_otp.service import IssueResult, Lookup
@@ -107,7 +107,7 @@ def test_resend_with_the_broker_down_answers_success_not_a_server_error(
 
 def test_the_task_and_its_outbox_copy_send_one_email(parcels):
     record = parcels.ship()
-    service.announce(record, limits=parcels.limits)
+    flows.announce(record, limits=parcels.limits)
 
     assert send(record).get() is True
     assert send(record).get() is False  # the outbox's copy, or a redelivery
@@ -120,7 +120,7 @@ def test_the_task_and_its_outbox_copy_send_one_email(parcels):
 def test_a_due_mark_written_while_the_email_is_in_flight_stays_due(parcels, settings):
     settings.DELIVERY_OTP_EMAIL_SENDER = "tests.test_outbox.sender_owing_it_again"
     record = parcels.ship()
-    service.announce(record, limits=parcels.limits)
+    flows.announce(record, limits=parcels.limits)
 
     assert send(record).get() is True
 
@@ -142,7 +142,7 @@ def test_a_failing_smtp_server_keeps_the_outbox_away_while_celery_retries(
 ):
     settings.DELIVERY_OTP_EMAIL_SENDER = "tests.test_outbox.refusing_sender"
     record = parcels.ship()
-    service.announce(record, limits=parcels.limits)
+    flows.announce(record, limits=parcels.limits)
     started = timezone.now()
 
     assert send(record).failed()  # every eager retry failed too
@@ -168,7 +168,7 @@ def test_the_outbox_queues_only_usable_codes_oldest_first_and_bounded(parcels):
     oldest, older, old = (parcels.ship() for _ in range(3))
     revoked, expired, verified = (parcels.ship() for _ in range(3))
     for record in (oldest, older, old, revoked, expired, verified):
-        service.announce(record, limits=parcels.limits)
+        flows.announce(record, limits=parcels.limits)
     for minutes, record in enumerate((old, older, oldest), start=3):
         DeliveryCode.objects.filter(pk=record.pk).update(
             email_due_at=now - timedelta(minutes=minutes)
@@ -198,7 +198,7 @@ def test_the_periodic_task_queues_what_the_broker_refused(
 ):
     record = parcels.ship()
     with django_capture_on_commit_callbacks(execute=True):
-        service.announce(record, limits=parcels.limits)
+        flows.announce(record, limits=parcels.limits)
     DeliveryCode.objects.filter(pk=record.pk).update(
         email_due_at=timezone.now() - timedelta(minutes=3)
     )
@@ -235,7 +235,7 @@ def test_a_code_whose_follow_up_the_broker_lost_is_emailed_and_counted_once(
     record = parcels.ship()
 
     with django_capture_on_commit_callbacks(execute=True):
-        order_events._follow_up(IssueResult(record, created=True))  # never raises
+        flows._follow_up(IssueResult(record, created=True))  # never raises
 
     assert f"Could not queue saleor_delivery_otp.code_follow_up for {record.pk}" in (
         caplog.text
@@ -248,6 +248,6 @@ def test_a_code_whose_follow_up_the_broker_lost_is_emailed_and_counted_once(
     assert record.last_sent_at == later and record.sends_that_day == 1
     assert CodeEvent.objects.filter(type=EventType.EMAIL_QUEUED).count() == 1
     with django_capture_on_commit_callbacks() as callbacks:
-        order_events._follow_up(IssueResult(record, created=False))
+        flows._follow_up(IssueResult(record, created=False))
     assert callbacks == []
     assert record.status == CodeStatus.ACTIVE

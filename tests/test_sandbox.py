@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-PROGRAM = [sys.executable, "-m", "saleor_delivery_otp.cli"]
+PROGRAM = [sys.executable, "-m", "saleor_delivery_otp.sandbox.cli"]
 VERIFY = (
     "mutation($tracking: String, $code: String!) { deliveryCodeVerify("
     "trackingNumber: $tracking, code: $code) { accepted attemptsLeft } }"

@@ -22,7 +22,7 @@ from kombu import Producer
 from kombu.asynchronous import set_event_loop
 from kombu.exceptions import OperationalError
 
-from saleor_delivery_otp import service, tasks
+from saleor_delivery_otp import flows, service, tasks
 from saleor_delivery_otp.exceptions import RateLimited
 from saleor_delivery_otp.models import CodeEvent, CodeStatus, DeliveryCode, EventType
 
@@ -89,7 +89,7 @@ def test_code_email_goes_through_the_broker_with_the_id_only(
     code = parcels.code_of(record)
 
     with transaction.atomic():
-        service.announce(record, limits=parcels.limits)
+        flows.announce(record, limits=parcels.limits)
         assert published == []  # queued only once the transaction commits
 
     assert wait_for(lambda: len(mail.outbox) == 1)
@@ -106,7 +106,7 @@ def test_failed_email_is_retried_and_arrives_once(parcels, worker):
     FAILURES_BEFORE_SUCCESS["left"] = 2
     record = parcels.ship()
 
-    service.announce(record, limits=parcels.limits)
+    flows.announce(record, limits=parcels.limits)
 
     assert wait_for(
         lambda: CodeEvent.objects.filter(
@@ -179,7 +179,7 @@ def test_first_email_refused_by_the_broker_is_sent_by_the_outbox_once(
     code = parcels.code_of(record)
 
     with broker_down():
-        service.announce(record, limits=parcels.limits)  # does not raise
+        flows.announce(record, limits=parcels.limits)  # does not raise
 
     record.refresh_from_db()
     assert record.email_due_at is not None and record.sends_that_day == 1
@@ -211,10 +211,10 @@ def test_resend_with_the_broker_down_counts_once_and_the_outbox_delivers(
     later = timezone.now() + timedelta(minutes=5)
 
     with broker_down():
-        service.request_resend(record.pk, limits=parcels.limits)
+        flows.resend(record.pk, limits=parcels.limits)
         # After the cooldown, but the first e-mail is still owed: not a second send.
         with pytest.raises(RateLimited) as on_its_way:
-            service.request_resend(record.pk, limits=parcels.limits, now=later)
+            flows.resend(record.pk, limits=parcels.limits, now=later)
 
     assert "on its way" in on_its_way.value.message
     record.refresh_from_db()
@@ -228,7 +228,7 @@ def test_resend_with_the_broker_down_counts_once_and_the_outbox_delivers(
     assert wait_for(lambda: len(emails_with(code)) == 1)
     assert wait_for(lambda: DeliveryCode.objects.get(pk=record.pk).email_due_at is None)
     # Delivered: once the cooldown is over the customer may ask again.
-    service.request_resend(record.pk, limits=parcels.limits, now=later)
+    flows.resend(record.pk, limits=parcels.limits, now=later)
     assert wait_for(lambda: len(emails_with(code)) == 2)
 
 

@@ -1,8 +1,9 @@
 """Sends the delivery-code e-mail, and the order confirmation of single-e-mail mode.
 
-What a message says about the order comes from the host adapter
-(``DELIVERY_OTP_EMAIL_CONTEXT``, and ``DELIVERY_OTP_CONFIRMATION_CONTEXT`` for single
-mode), which is the only code that reads orders. Nothing here logs or raises with
+What a message says about the order comes from the host
+(:class:`~saleor_delivery_otp.ports.Host`: ``email_context``, and
+``confirmation_context`` for single mode), which is the only code that reads
+orders. Nothing here logs or raises with
 the code in it: the Celery task turns any failure into a sanitized
 ``CodeEmailFailed`` and retries.
 """
@@ -15,9 +16,8 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from django.core.mail import EmailMultiAlternatives
-from django.utils.module_loading import import_string
 
-from ..conf import settings
+from ..ports import get_host
 from .context import (
     EmailContext,
     EmailTemplates,
@@ -54,14 +54,15 @@ __all__ = [
 
 
 def email_context(record: DeliveryCode) -> EmailContext:
-    return import_string(settings.DELIVERY_OTP_EMAIL_CONTEXT)(record)
+    """The host's context for a code's e-mail (:class:`~..ports.Host`)."""
+    return get_host().email_context(record)
 
 
 def confirmation_context(
     payload: Mapping[str, Any], record: DeliveryCode | None
 ) -> EmailContext:
     """The host's context for an order confirmation, with or without a code."""
-    return import_string(settings.DELIVERY_OTP_CONFIRMATION_CONTEXT)(payload, record)
+    return get_host().confirmation_context(payload, record)
 
 
 def deliver(

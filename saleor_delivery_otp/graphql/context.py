@@ -10,7 +10,7 @@ from uuid import UUID
 from django.utils import timezone
 
 from .. import access, models, service
-from ..host import Host, OrderFacts, Requestor
+from ..ports import Host, OrderFacts, Requestor
 
 
 @dataclass

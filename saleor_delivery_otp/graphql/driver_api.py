@@ -6,14 +6,15 @@ did; :mod:`.schema` merges these fields into ``Query`` and ``Mutation``.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import graphene
 from graphene import relay
 
-from .. import access, drivers, models, service
+from .. import access, drivers, flows, models, service
 from ..exceptions import DeliveryOTPError, InvalidInput, NotFound, PermissionDenied
-from ..host import RequestorKind
+from ..ports import RequestorKind
 from . import context
 from .context import RequestContext
 from .errors import permission_denied
@@ -214,9 +215,7 @@ class DeliveryCodeResendToCustomer(DeliveryCodeMutation):
         # Probing names here is held to the same per-caller limit as failed
         # verifies, so it cannot map which parcels exist faster than verify can.
         service.check_caller(ctx.requestor.actor, now=ctx.now)
-        found = models.DeliveryCode.objects.filter(channel__in=channels).exclude(
-            status=models.CodeStatus.SUPERSEDED
-        )
+        found = models.DeliveryCode.objects.current().filter(channel__in=channels)
         if lookup.fulfillment_id is not None:
             found = found.filter(fulfillment_id=lookup.fulfillment_id)
         else:
@@ -227,27 +226,17 @@ class DeliveryCodeResendToCustomer(DeliveryCodeMutation):
             service.note_failure(ctx.requestor.actor, lookup, now=ctx.now)
         else:
             record = records[0]
-            try:
+            # Throttled, or the code can no longer be used: nothing is sent, and
+            # the answer is the one an unknown parcel gets.
+            with contextlib.suppress(DeliveryOTPError):
                 # Only to the address the code was issued to, as the customer's own
                 # resend: a changed address gets nothing from the doorstep.
-                service.request_resend(
-                    record.pk,
+                flows.doorstep_resend(
+                    ctx.host,
+                    ctx.requestor,
+                    record,
                     limits=limits_for(ctx, record.channel),
                     current_email=order.email,
-                    keyring=ctx.host.keyring(),
-                )
-            except DeliveryOTPError:
-                # Throttled, or the code can no longer be used: nothing is sent,
-                # and the answer is the one an unknown parcel gets.
-                pass
-            else:
-                parcel = record.tracking_number or record.fulfillment_id
-                ctx.host.timeline(
-                    record.order_id,
-                    f"{ctx.requestor.name or ctx.requestor.actor} asked at the door "
-                    f"for the delivery code of parcel {parcel} to be e-mailed to the "
-                    "customer again.",
-                    ctx.requestor,
                 )
         return cls(requested=True, errors=[])
 

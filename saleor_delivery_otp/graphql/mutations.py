@@ -8,7 +8,7 @@ from uuid import UUID
 import graphene
 from graphql_relay import from_global_id
 
-from .. import access, models, service
+from .. import access, flows, models, service
 from ..codes import PlainCode
 from ..exceptions import (
     DeliveryOTPError,
@@ -19,7 +19,6 @@ from ..exceptions import (
     RateLimited,
 )
 from ..limits import CodeLimits
-from ..models import AttemptOutcome
 from . import context
 from .context import RequestContext
 from .types import DeliveryCode, DeliveryCodeError
@@ -170,16 +169,7 @@ class DeliveryCodeVerify(DeliveryCodeMutation):
         )
         if not result.accepted:
             service.note_failure(actor, lookup, now=ctx.now)
-        if (
-            result.record is not None
-            and not result.repeated
-            and result.outcome in (AttemptOutcome.ACCEPTED, AttemptOutcome.LOCKED_NOW)
-        ):
-            ctx.host.timeline(
-                result.record.order_id,
-                _verdict_note(result.record, result.outcome, ctx),
-                ctx.requestor,
-            )
+        flows.verified(ctx.host, ctx.requestor, result)
         return cls(
             accepted=result.accepted, attempts_left=result.attempts_left, errors=[]
         )
@@ -215,16 +205,6 @@ def _lookup(data: dict[str, Any]) -> service.Lookup:
     )
 
 
-def _verdict_note(
-    record: models.DeliveryCode, outcome: AttemptOutcome, ctx: RequestContext
-) -> str:
-    who = ctx.requestor.name or str(ctx.requestor.actor)
-    parcel = f"parcel {record.tracking_number or record.fulfillment_id}"
-    if outcome is AttemptOutcome.ACCEPTED:
-        return f"Delivery code for {parcel} accepted by {who}: handed over."
-    return f"Delivery code for {parcel} locked after {record.attempts} wrong attempts."
-
-
 def _record_for(ctx: RequestContext, value: object) -> models.DeliveryCode:
     pk = decode_uuid(value, "DeliveryCode", "id")
     record = models.DeliveryCode.objects.filter(pk=pk).first()
@@ -258,7 +238,7 @@ class DeliveryCodeResend(DeliveryCodeMutation):
         order = ctx.order(record.order_id)
         if order is None or not ctx.claim_code(record, data.get("reveal_token")):
             raise PermissionDenied("Only the order's customer may ask for the code.")
-        record = service.request_resend(
+        record = flows.resend(
             record.pk,
             limits=limits_for(ctx, record.channel),
             current_email=order.email,
@@ -289,13 +269,13 @@ class DeliveryCodesResend(DeliveryCodeMutation):
         if order is None:
             return cls(errors=[])
         keyring = ctx.host.keyring()
-        for record in models.DeliveryCode.objects.filter(
-            order_id=order_id, status=models.CodeStatus.ACTIVE
+        for record in models.DeliveryCode.objects.for_order(order_id).filter(
+            status=models.CodeStatus.ACTIVE
         ):
             if not record.is_usable(ctx.now):
                 continue
             try:
-                service.request_resend(
+                flows.resend(
                     record.pk,
                     limits=limits_for(ctx, record.channel),
                     current_email=order.email,
@@ -323,14 +303,12 @@ class StaffMutation(DeliveryCodeMutation):
         if not ctx.staff_reaches(record.channel):
             # Outside the staff member's channels: as if the code did not exist.
             raise NotFound("No such delivery code.", "id")
-        changed, note = cls.change(ctx, record, **data)
-        ctx.host.timeline(changed.order_id, note, ctx.requestor)
-        return cls(delivery_code=changed, errors=[])
+        return cls(delivery_code=cls.change(ctx, record, **data), errors=[])
 
     @classmethod
     def change(
         cls, ctx: RequestContext, record: models.DeliveryCode, **data: Any
-    ) -> tuple[models.DeliveryCode, str]:
+    ) -> models.DeliveryCode:
         raise NotImplementedError
 
 
@@ -348,18 +326,17 @@ class DeliveryCodeRegenerate(StaffMutation):
     @classmethod
     def change(
         cls, ctx: RequestContext, record: models.DeliveryCode, **data: Any
-    ) -> Any:
+    ) -> models.DeliveryCode:
         order = ctx.order(record.order_id)
         # For the customer the old code was issued to, never for whoever the order
         # names now: staff changing the order's e-mail must not receive a code.
-        new = service.regenerate(
-            record.pk,
-            actor=ctx.requestor.actor,
+        return flows.regenerate(
+            ctx.host,
+            ctx.requestor,
+            record,
             current_email=order.email if order is not None else "",
             limits=limits_for(ctx, record.channel),
-            keyring=ctx.host.issuing_keyring(record.channel),
         )
-        return new, "Delivery code replaced by a new one, e-mailed to the customer."
 
 
 class DeliveryCodeUnlock(StaffMutation):
@@ -379,14 +356,13 @@ class DeliveryCodeUnlock(StaffMutation):
     def change(
         cls, ctx: RequestContext, record: models.DeliveryCode, **data: Any
     ) -> Any:
-        reason = data.get("reason")
-        unlocked = service.unlock(
-            record.pk,
-            actor=ctx.requestor.actor,
-            reason=reason,
+        return flows.unlock(
+            ctx.host,
+            ctx.requestor,
+            record,
+            reason=data.get("reason"),
             limits=limits_for(ctx, record.channel),
         )
-        return unlocked, f"Delivery code unlocked: {str(reason).strip()}"
 
 
 class DeliveryCodeHandoverWithoutCode(StaffMutation):
@@ -406,10 +382,9 @@ class DeliveryCodeHandoverWithoutCode(StaffMutation):
     def change(
         cls, ctx: RequestContext, record: models.DeliveryCode, **data: Any
     ) -> Any:
-        done = service.handover_without_code(
-            record.pk, actor=ctx.requestor.actor, reason=data.get("reason")
+        return flows.handover_without_code(
+            ctx.host, ctx.requestor, record, reason=data.get("reason")
         )
-        return done, f"Parcel handed over without delivery code: {done.status_reason}"
 
 
 class Mutation(graphene.ObjectType):

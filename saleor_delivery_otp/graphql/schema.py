@@ -16,7 +16,7 @@ from graphql.language import ast
 
 from .. import models
 from ..exceptions import DeliveryOTPError
-from ..host import OrderFacts, Requestor, RequestorKind
+from ..ports import OrderFacts, Requestor, RequestorKind
 from . import context, sdl
 from .driver_api import DriverMutations, DriverQueries
 from .errors import permission_denied
@@ -47,9 +47,7 @@ def codes_of_order(
     if order is None:
         raise permission_denied()
     records = list(
-        models.DeliveryCode.objects.filter(order_id=order_id)
-        .exclude(status=models.CodeStatus.SUPERSEDED)
-        .order_by("created_at")
+        models.DeliveryCode.objects.current().for_order(order_id).order_by("created_at")
     )
     if ctx.staff_reaches(order.channel):
         return records

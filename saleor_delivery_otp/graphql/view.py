@@ -22,7 +22,7 @@ from graphql.utils.get_operation_ast import get_operation_ast
 from promise import Promise, is_thenable
 
 from .. import drivers
-from ..host import Host
+from ..ports import Host
 from . import documents
 from .context import RequestContext
 from .reporting import request_kept_out_of_error_events

@@ -1,25 +1,36 @@
-"""The sandbox as a host: what :mod:`saleor_delivery_otp.saleor_host` is for Saleor.
+"""The sandbox as a host: what :mod:`saleor_delivery_otp.plugin.host` is for Saleor.
 
 It authenticates the shop's tokens, answers the API's questions about orders and
 channels, plays Saleor's order and fulfillment events (placing an order, shipping a
-parcel) and tells the e-mail layer about an order.
+parcel) through the same flows as the plugin, and tells the e-mail layer about an
+order.
 """
 
 from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
-from .. import policy, service
+from .. import flows, policy, service
+from ..audit import Actor
 from ..codes import Keyring
 from ..emails.context import EmailContext, ParcelItem
-from ..host import ANONYMOUS, ChannelSettings, OrderFacts, Requestor, RequestorKind
 from ..limits import CodeLimits
 from ..models import DeliveryCode
-from .shop import CHANNEL, COURIER_APP_ID, SHOP_PHONE, Order, Parcel, Shop
+from ..ports import (
+    ANONYMOUS,
+    ChannelSettings,
+    OrderData,
+    OrderFacts,
+    ParcelData,
+    Requestor,
+    RequestorKind,
+)
+from .shop import CHANNEL, COURIER_APP_ID, CURRENCY, SHOP_PHONE, Order, Parcel, Shop
 
 POLICY = policy.Policy()  # the defaults: a code above 300 EUR per item
 
@@ -67,7 +78,10 @@ class SandboxHost:
         if channel != CHANNEL:
             return None
         return ChannelSettings(
-            self.limits, frozenset({COURIER_APP_ID}), shop_phone=SHOP_PHONE
+            self.limits,
+            frozenset({COURIER_APP_ID}),
+            shop_phone=SHOP_PHONE,
+            policy=POLICY,
         )
 
     def active_channels(self) -> Collection[str]:
@@ -80,11 +94,53 @@ class SandboxHost:
         return Keyring.from_settings()
 
     def timeline(self, order_id: uuid.UUID, message: str, requestor: Requestor) -> None:
-        order = self.shop.order(order_id)
+        self.write_timeline(order_id, message, event=flows.API_EVENT, actor=None)
+
+    # --- the events' questions and the write-backs --------------------------------
+
+    def load_order(self, order_id: str) -> OrderData | None:
+        order = self.shop.order(uuid.UUID(str(order_id)))
+        return _order_data(order) if order is not None else None
+
+    def load_parcel(self, parcel_id: str) -> ParcelData | None:
+        found = self.shop.parcel(int(parcel_id))
+        return _parcel_data(*found) if found is not None else None
+
+    def write_timeline(
+        self,
+        order_id: uuid.UUID | str,
+        message: str,
+        *,
+        event: str,
+        actor: Actor | None,
+    ) -> None:
+        order = self.shop.order(uuid.UUID(str(order_id)))
         if order is not None:
             with self._lock:
                 order.timeline.append(message)
                 self.shop.save(self.data_dir)
+
+    def set_parcel_status(self, parcel_id: int, status: str) -> None:
+        # The sandbox's API shows each code's status itself; its shop file keeps
+        # no parcel metadata.
+        pass
+
+    def parcel_label(self, parcel_id: int | None) -> str:
+        found = self.shop.parcel(parcel_id) if parcel_id is not None else None
+        if found is None:
+            return ""
+        order, parcel = found
+        return f"#{order.number}-{parcel.number}"
+
+    def confirmation_context(
+        self, payload: Mapping[str, Any], record: DeliveryCode | None
+    ) -> EmailContext:
+        if record is None:
+            raise LookupError("The sandbox sends no order confirmation.")
+        return self.email_context(record)
+
+    def db_access(self) -> AbstractContextManager[Any]:
+        return nullcontext()
 
     def ensure_driver_key(self) -> None:
         """A driver key for the sandbox's driver, made once and kept with the
@@ -105,25 +161,19 @@ class SandboxHost:
     # --- Saleor's events, played by the sandbox -----------------------------------
 
     def place_order(self, order: Order) -> DeliveryCode | None:
-        """What the plugin's ``order_created`` hook does: a code if it qualifies."""
+        """What Saleor's ``order_created`` does: the order flow, a code if it
+        qualifies."""
         with self._lock:
             self.shop.orders.append(order)
             self.shop.save(self.data_dir)
-        facts = [line.facts() for line in order.lines]
-        if not policy.order_decision(POLICY, facts).required:
-            return None
-        issued = service.issue_for_order(
-            order.uuid, channel=CHANNEL, reader=_reader(order), limits=self.limits
-        )
-        if issued.created:
-            service.announce(issued.record, limits=self.limits)
-            self.timeline(order.uuid, "Delivery code issued and e-mailed.", ANONYMOUS)
-        return issued.record
+        self._event(flows.ORDER_CREATED, order.uuid, _order_data(order))
+        return _codes(order.uuid).filter(fulfillment_id__isnull=True).first()
 
     def ship(
         self, order: Order, line_ids: list[str], tracking_number: str
     ) -> tuple[Parcel, DeliveryCode | None]:
-        """What ``fulfillment_created`` does: the parcel's code, if it needs one."""
+        """What ``fulfillment_created`` does: the parcel flow, its code if it
+        needs one."""
         with self._lock:
             parcel = Parcel(
                 self.shop.next_parcel_id,
@@ -134,26 +184,16 @@ class SandboxHost:
             self.shop.next_parcel_id += 1
             order.parcels.append(parcel)
             self.shop.save(self.data_dir)
-        facts = [order.line(line_id).facts() for line_id in line_ids]
-        if not policy.parcel_decision(POLICY, facts).required:
-            return parcel, None
-        issued = service.issue_for_parcel(
-            order.uuid,
-            parcel.id,
-            channel=CHANNEL,
-            tracking_number=tracking_number,
-            reader=_reader(order),
-            limits=self.limits,
-        )
-        if issued.created:
-            # A further parcel: its own code, in its own e-mail.
-            service.announce(issued.record, limits=self.limits)
-        self.timeline(
-            order.uuid,
-            f"Parcel {parcel.number} shipped with a delivery code.",
-            ANONYMOUS,
-        )
-        return parcel, issued.record
+        self._event(flows.FULFILLMENT_CREATED, parcel.id, _parcel_data(order, parcel))
+        return parcel, _codes(order.uuid).filter(fulfillment_id=parcel.id).first()
+
+    def _event(
+        self, event: str, object_id: object, data: OrderData | ParcelData
+    ) -> None:
+        settings = self.channel_settings(CHANNEL)
+        assert settings is not None  # the sandbox's one channel
+        if not flows.run(event, self, object_id, lambda: data, settings):
+            raise RuntimeError(f"The sandbox's {event} failed (see the log).")
 
     # --- the e-mail layer's questions ---------------------------------------------
 
@@ -190,6 +230,33 @@ def _reader(order: Order) -> service.Reader:
     return service.Reader(customer_id=order.customer_id or "", email=order.email)
 
 
+def _order_data(order: Order) -> OrderData:
+    return OrderData(
+        id=order.uuid,
+        channel_slug=CHANNEL,
+        currency=CURRENCY,
+        lines=tuple(line.facts() for line in order.lines),
+        number=order.number,
+        reader=_reader(order),
+    )
+
+
+def _parcel_data(order: Order, parcel: Parcel) -> ParcelData:
+    return ParcelData(
+        id=parcel.id,
+        order_id=order.uuid,
+        channel_slug=CHANNEL,
+        currency=CURRENCY,
+        tracking_number=parcel.tracking_number,
+        lines=tuple(order.line(line_id).facts() for line_id in parcel.line_ids),
+        reader=_reader(order),
+    )
+
+
+def _codes(order_id: uuid.UUID) -> Any:
+    return DeliveryCode.objects.current().for_order(order_id)
+
+
 _current: SandboxHost | None = None
 
 
@@ -202,8 +269,3 @@ def current() -> SandboxHost:
     if _current is None:
         raise RuntimeError("The sandbox host is not set up.")
     return _current
-
-
-def email_context(record: DeliveryCode) -> EmailContext:
-    """``DELIVERY_OTP_EMAIL_CONTEXT`` of the sandbox."""
-    return current().email_context(record)

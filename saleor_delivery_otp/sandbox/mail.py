@@ -10,7 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.core.mail.backends.base import BaseEmailBackend
 
-from ..standalone import PRIVATE_DIR, create_private
+from .standalone import PRIVATE_DIR, create_private
 
 
 class EmlFileBackend(BaseEmailBackend):

@@ -8,8 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from .. import standalone
-from . import guard
+from . import guard, standalone
 
 if TYPE_CHECKING:
     from .host import SandboxHost
@@ -31,7 +30,7 @@ def set_up(data_dir: Path, port: int) -> tuple[SandboxHost, bool]:
     standalone.prepare_data_dir(data_dir)
     standalone.configure(
         data_dir,
-        email_context="saleor_delivery_otp.sandbox.host.email_context",
+        host="saleor_delivery_otp.sandbox.host.current",
         ROOT_URLCONF="saleor_delivery_otp.sandbox.urls",
         ALLOWED_HOSTS=list(guard.LOOPBACK_NAMES),
         SANDBOX_HOSTS=guard.allowed_hosts(port),

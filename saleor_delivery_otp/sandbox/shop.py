@@ -15,7 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from ..policy import Line
-from ..standalone import SHOP_FILE, create_private
+from .standalone import SHOP_FILE, create_private
 
 CHANNEL = "sandbox-eur"
 CURRENCY = "EUR"

@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_sandbox(data_dir: Path, port: int) -> int:
-    from .sandbox import server
+    from . import server
 
     try:
         http = server.bind(ADDRESS, port)
@@ -91,7 +91,7 @@ def run_sandbox(data_dir: Path, port: int) -> int:
         except server.DataDirError as error:
             return _fail(str(error))
         server.start_serving(http)
-        from .sandbox.banner import banner
+        from .banner import banner
 
         print(banner(host, f"http://{ADDRESS}:{http.server_port}", new), flush=True)
         try:
@@ -102,7 +102,7 @@ def run_sandbox(data_dir: Path, port: int) -> int:
 
 
 def run_story(data_dir: Path, *, through_page: bool = False) -> int:
-    from .sandbox import phone, server
+    from . import phone, server
 
     if through_page and (reason := phone.missing()):
         return _fail(f"--through-page needs a browser: {reason}.")
@@ -115,7 +115,7 @@ def run_story(data_dir: Path, *, through_page: bool = False) -> int:
         except server.DataDirError as error:
             return _fail(str(error))
         server.start_serving(http)
-        from .sandbox.story import play
+        from .story import play
 
         thread = threading.Thread(target=http.serve_forever, daemon=True)
         thread.start()

@@ -1,7 +1,7 @@
 """Django and Celery set up for running the engine on its own, without Saleor.
 
-Used by the command line (the sandbox and its story): an SQLite database and a
-generated key in a data folder, tasks run in-process.
+Used by the sandbox's command line (the sandbox and its story): an SQLite database
+and a generated key in a data folder, tasks run in-process.
 """
 
 from __future__ import annotations
@@ -83,7 +83,9 @@ def _key(data_dir: Path) -> str:
     return key_file.read_text().strip()
 
 
-def configure(data_dir: Path, *, email_context: str, **extra: object) -> None:
+def configure(data_dir: Path, *, host: str, **extra: object) -> None:
+    """Django, its database and an in-process Celery; ``host`` is the dotted path
+    of the process's :class:`~saleor_delivery_otp.ports.Host`."""
     import django
     from celery import Celery
     from django.conf import settings
@@ -108,9 +110,7 @@ def configure(data_dir: Path, *, email_context: str, **extra: object) -> None:
         "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend",
         "DEFAULT_FROM_EMAIL": "shop@example.com",
         "DELIVERY_OTP_KEYS": [_key(data_dir)],
-        "DELIVERY_OTP_EMAIL_CONTEXT": email_context,
-        "DELIVERY_OTP_KEYRING": "saleor_delivery_otp.codes.configured_keyring",
-        "DELIVERY_OTP_TASK_DB_ACCESS": "contextlib.nullcontext",
+        "DELIVERY_OTP_HOST": host,
         "LOGGING_CONFIG": None,
     }
     settings.configure(**(values | extra))

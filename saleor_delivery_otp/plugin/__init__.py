@@ -1,14 +1,19 @@
-"""The Saleor plugin: Dashboard configuration and the hooks, nothing else.
+"""The Saleor plugin, host 1: Dashboard configuration and the hooks, nothing else.
 
 Installed through the ``saleor.plugins`` entry point
 (``saleor_delivery_otp = saleor_delivery_otp.plugin:DeliveryOTPPlugin``), which also
 puts the ``saleor_delivery_otp`` app, and so its migrations, into Saleor.
 
 Each hook hands the Saleor object and the channel's parsed configuration to
-:func:`saleor_delivery_otp.order_events.run`, which never raises, and returns
-``previous_value`` untouched: the plugin observes Saleor's flows, it never changes
-their result. Saleor marks the ``fulfillment_*`` hooks as deprecated ("will move to
-core"); keeping this class thin keeps that move a small change.
+:func:`.hooks.run`, which never raises, and returns ``previous_value`` untouched:
+the plugin observes Saleor's flows, it never changes their result. Saleor marks
+the ``fulfillment_*`` hooks as deprecated ("will move to core"); keeping this class
+thin keeps that move a small change.
+
+The package: :mod:`.hooks` (hooks to flows), :mod:`.readers` (Saleor objects to
+plain data), :mod:`.host` (:class:`~.host.SaleorHost`, the port), :mod:`.mail` (the
+e-mail's context), :mod:`.configuration` (stored configuration, checks against
+Saleor). Only this package imports Saleor.
 """
 
 from __future__ import annotations
@@ -21,16 +26,21 @@ from django.core.exceptions import ValidationError
 from saleor.plugins.base_plugin import BasePlugin, ConfigurationTypeField
 from saleor.plugins.error_codes import PluginErrorCode
 
-from . import constants as c
-from . import order_events, plugin_config
-from .exceptions import ConfigurationError
-from .plugin_config import ChannelConfig, FieldKind
+from .. import constants as c
+from .. import flows, plugin_config, ports
+from ..exceptions import ConfigurationError
+from ..plugin_config import ChannelConfig, FieldKind
+from . import configuration, hooks
 
 if TYPE_CHECKING:
     from saleor.order.models import Fulfillment, Order
     from saleor.plugins.models import PluginConfiguration
 
 logger = logging.getLogger(__name__)
+
+# Saleor imports this module in its web processes (the plugin manager) and its
+# Celery workers (task discovery), before any of our code runs there.
+ports.declare_default_host("saleor_delivery_otp.plugin.host.SaleorHost")
 
 _FIELD_TYPES = {
     FieldKind.STRING: ConfigurationTypeField.STRING,
@@ -81,16 +91,14 @@ class DeliveryOTPPlugin(BasePlugin):
         a typo would otherwise switch codes off without a word. Each listed app
         must name exactly one app (it is stored by ID in
         :meth:`pre_save_plugin_configuration`, which Saleor calls next)."""
-        from . import saleor_host
-
         values = plugin_config.values_from_items(plugin_configuration.configuration)
         errors = plugin_config.validate(values)
         if c.ALLOWED_APPS not in errors:
-            _, problems = saleor_host.resolve_apps(_allowed_apps(values))
+            _, problems = configuration.resolve_apps(_allowed_apps(values))
             if problems:
                 errors[c.ALLOWED_APPS] = " ".join(problems[:5])
         if not errors:
-            categories, product_types = saleor_host.unknown_slugs(
+            categories, product_types = configuration.unknown_slugs(
                 *plugin_config.scope_slugs(values)
             )
             if categories:
@@ -106,7 +114,7 @@ class DeliveryOTPPlugin(BasePlugin):
             and plugin_configuration.active
             and plugin_configuration.channel is not None
             and str(values.get(c.EMAIL_MODE) or "").strip().lower() == "single"
-            and saleor_host.user_emails_send_order_confirmation(
+            and configuration.user_emails_send_order_confirmation(
                 plugin_configuration.channel.slug
             )
         ):
@@ -130,12 +138,10 @@ class DeliveryOTPPlugin(BasePlugin):
         """After validation, before Saleor saves: apps are stored by ID, and keys
         an earlier version kept in the database are deleted once they are
         configured outside it (until then they are only reported, never used)."""
-        from . import saleor_host
-
         items = plugin_configuration.configuration or []
         for item in items:
             if item.get("name") == c.ALLOWED_APPS:
-                ids, _ = saleor_host.resolve_apps(
+                ids, _ = configuration.resolve_apps(
                     _allowed_apps({c.ALLOWED_APPS: item.get("value")})
                 )
                 item["value"] = ", ".join(ids)
@@ -177,11 +183,11 @@ class DeliveryOTPPlugin(BasePlugin):
         return None
 
     def _run(self, hook: str, obj: Order | Fulfillment) -> None:
-        # order_events.run never raises; this guard is for everything before it.
+        # hooks.run never raises; this guard is for everything before it.
         try:
             config = self.channel_config
             if config is not None:
-                order_events.run(hook, obj, config)
+                hooks.run(hook, obj, config)
         except Exception as exc:  # pragma: no cover - belt and braces
             logger.error(
                 "Delivery-code hook %s failed before it started (%s).",
@@ -194,49 +200,49 @@ class DeliveryOTPPlugin(BasePlugin):
     def order_created(
         self, order: Order, previous_value: Any = None, **kwargs: Any
     ) -> Any:
-        self._run(order_events.ORDER_CREATED, order)
+        self._run(flows.ORDER_CREATED, order)
         return previous_value
 
     def order_cancelled(
         self, order: Order, previous_value: Any = None, **kwargs: Any
     ) -> Any:
-        self._run(order_events.ORDER_CANCELLED, order)
+        self._run(flows.ORDER_CANCELLED, order)
         return previous_value
 
     def order_expired(
         self, order: Order, previous_value: Any = None, **kwargs: Any
     ) -> Any:
-        self._run(order_events.ORDER_EXPIRED, order)
+        self._run(flows.ORDER_EXPIRED, order)
         return previous_value
 
     def order_fully_refunded(
         self, order: Order, previous_value: Any = None, **kwargs: Any
     ) -> Any:
-        self._run(order_events.ORDER_FULLY_REFUNDED, order)
+        self._run(flows.ORDER_FULLY_REFUNDED, order)
         return previous_value
 
     def fulfillment_created(
         self, fulfillment: Fulfillment, previous_value: Any = None, **kwargs: Any
     ) -> Any:
-        self._run(order_events.FULFILLMENT_CREATED, fulfillment)
+        self._run(flows.FULFILLMENT_CREATED, fulfillment)
         return previous_value
 
     def fulfillment_approved(
         self, fulfillment: Fulfillment, previous_value: Any = None, **kwargs: Any
     ) -> Any:
-        self._run(order_events.FULFILLMENT_APPROVED, fulfillment)
+        self._run(flows.FULFILLMENT_APPROVED, fulfillment)
         return previous_value
 
     def fulfillment_canceled(
         self, fulfillment: Fulfillment, previous_value: Any = None, **kwargs: Any
     ) -> Any:
-        self._run(order_events.FULFILLMENT_CANCELED, fulfillment)
+        self._run(flows.FULFILLMENT_CANCELED, fulfillment)
         return previous_value
 
     def tracking_number_updated(
         self, fulfillment: Fulfillment, previous_value: Any = None, **kwargs: Any
     ) -> Any:
-        self._run(order_events.TRACKING_NUMBER_UPDATED, fulfillment)
+        self._run(flows.TRACKING_NUMBER_UPDATED, fulfillment)
         return previous_value
 
     def notify(
@@ -246,7 +252,7 @@ class DeliveryOTPPlugin(BasePlugin):
         try:
             config = self.channel_config
             if config is not None:
-                order_events.run_notify(event, payload_func, config)
+                hooks.run_notify(event, payload_func, config)
         except Exception as exc:  # pragma: no cover - belt and braces
             logger.error("Delivery-code notify failed (%s).", type(exc).__name__)
         return previous_value
@@ -259,7 +265,7 @@ class DeliveryOTPPlugin(BasePlugin):
         """Serve the API (docs/graphql.md) at ``/plugins/channel/<slug>/<id>/graphql/``
         (that channel) and ``/plugins/<id>/graphql/`` (every active channel), and
         the driver's page beside it at ``.../<id>/driver/`` (docs/driver-page.md)."""
-        from .driver_page import views as driver_page
+        from ..driver_page import views as driver_page
 
         asset = driver_page.split(path)
         if asset is not None:
@@ -269,8 +275,8 @@ class DeliveryOTPPlugin(BasePlugin):
             return previous_value
         from django.http import JsonResponse
 
-        from . import saleor_host
-        from .graphql.view import handle
+        from ..graphql.view import handle
+        from .ports import SaleorHost
 
         match = getattr(request, "resolver_match", None)
         channel = match.kwargs.get("channel_slug") if match is not None else None
@@ -279,8 +285,8 @@ class DeliveryOTPPlugin(BasePlugin):
         loaded = {channel: self.channel_config} if channel is not None else None
         try:
             # Saleor's channel-less plugin route is not wrapped in allow_writer.
-            with saleor_host.writer():
-                host = saleor_host.SaleorHost(loaded)
+            host = SaleorHost(loaded)
+            with host.db_access():
                 return handle(request, host=host, channel=channel)
         except Exception as exc:
             # Never let Django log the request: its body may hold a code.
