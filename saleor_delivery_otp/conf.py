@@ -119,3 +119,14 @@ class Settings:
 
 
 settings = Settings()
+
+# Settings whose value is a dotted path imported at use; the system check
+# saleor_delivery_otp.E001 imports each one the project sets. None means not set.
+IMPORTED_SETTINGS: tuple[str, ...] = (
+    "DELIVERY_OTP_KEYRING",
+    "DELIVERY_OTP_TASK_DB_ACCESS",
+    "DELIVERY_OTP_EMAIL_SENDER",
+    "DELIVERY_OTP_EMAIL_CONTEXT",
+    "DELIVERY_OTP_CONFIRMATION_CONTEXT",
+    "DELIVERY_OTP_CONFIRMATION_SENDER",
+)
