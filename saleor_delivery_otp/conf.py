@@ -105,3 +105,20 @@ class Settings:
 
 
 settings = Settings()
+
+# Settings whose value is a dotted path imported at use; the system check
+# saleor_delivery_otp.E001 imports each one the project sets. None means not set.
+IMPORTED_SETTINGS: tuple[str, ...] = (
+    "DELIVERY_OTP_HOST",
+    "DELIVERY_OTP_EMAIL_SENDER",
+    "DELIVERY_OTP_CONFIRMATION_SENDER",
+)
+
+# Settings of earlier versions that DELIVERY_OTP_HOST replaced: no longer read
+# (the system check saleor_delivery_otp.W004 says so when one is still set).
+REPLACED_BY_HOST: tuple[str, ...] = (
+    "DELIVERY_OTP_KEYRING",
+    "DELIVERY_OTP_TASK_DB_ACCESS",
+    "DELIVERY_OTP_EMAIL_CONTEXT",
+    "DELIVERY_OTP_CONFIRMATION_CONTEXT",
+)

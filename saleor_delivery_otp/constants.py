@@ -6,7 +6,7 @@ tests and the documentation can use them without importing Saleor.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 # Stored in ``PluginConfiguration.identifier`` and used in the plugin's URLs
 # (``/plugins/channel/<slug>/<PLUGIN_ID>/``): never change it once released, or
@@ -49,33 +49,19 @@ KEY_SET: Final = "keySet"
 LEGACY_KEY_FIELDS: Final = ("currentKey", "previousKeys")
 DRIVER_PHONE: Final = "driverPhone"
 
-# Values as the Dashboard stores them: strings.
-DEFAULTS: Final[dict[str, str]] = {
-    THRESHOLD: "300",
-    CATEGORY_SLUGS: "",
-    PRODUCT_TYPE_SLUGS: "",
-    PARCEL_RULE: "any_line",
-    CODE_LENGTH: "6",
-    MAX_ATTEMPTS: "5",
-    VALIDITY_DAYS: "30",
-    RESEND_COOLDOWN_SECONDS: "60",
-    RESEND_DAILY_CAP: "5",
-    EMAIL_MODE: "separate",
-    ALLOWED_APPS: "",
-    EMAIL_LANGUAGE: "en",
-    TIME_ZONE: "UTC",
-    ORDER_URL: "",
-    BRAND_COLOR: "",
-    LOGO_URL: "",
-    CODE_EMAIL_SUBJECT: "",
-    CODE_EMAIL_HTML: "",
-    CODE_EMAIL_TEXT: "",
-    CONFIRMATION_SUBJECT: "",
-    CONFIRMATION_HTML: "",
-    CONFIRMATION_TEXT: "",
-    KEY_SET: "",
-    DRIVER_PHONE: "",
-}
+# The fields' defaults, as the Dashboard stores them (strings): derived from
+# plugin_config's field table, which imports this module, so read on first use.
+if TYPE_CHECKING:
+    DEFAULTS: dict[str, str]
+else:
+
+    def __getattr__(name: str) -> object:
+        if name == "DEFAULTS":
+            from .plugin_config import DEFAULTS
+
+            return DEFAULTS
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 # Bounds the configuration accepts. Code length and attempts follow the engine
 # (codes.MIN_LENGTH/MAX_LENGTH, limits.MAX_ATTEMPTS_LIMIT).

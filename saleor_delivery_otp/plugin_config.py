@@ -8,6 +8,11 @@ messages for the Dashboard. It does not import Saleor, so the CI tier tests it
 without one; :mod:`saleor_delivery_otp.plugin` maps :data:`FIELDS` onto Saleor's
 ``CONFIG_STRUCTURE``.
 
+Each field is one :class:`Field` of one table, :data:`_TABLE`: its Dashboard kind,
+label and help text, its default and its parser. :data:`FIELDS`, :data:`DEFAULTS`
+(also ``constants.DEFAULTS``) and the validation derive from it; :func:`parse` then
+assembles the parsed values into a :class:`ChannelConfig`.
+
 Error messages never repeat a submitted key: they are shown in the Dashboard and may
 end up in logs.
 """
@@ -23,7 +28,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from . import codes
@@ -32,6 +37,7 @@ from .codes import Keyring
 from .emails.context import EmailTemplates
 from .emails.rendering import (
     SUPPORTED_LANGUAGES,
+    Kind,
     TemplateError,
     normalize_language,
     safe_url,
@@ -46,7 +52,7 @@ logger = logging.getLogger(__name__)
 
 
 class FieldKind(enum.StrEnum):
-    """How the Dashboard shows a field; ``plugin.py`` maps these onto Saleor's
+    """How the Dashboard shows a field; ``plugin/__init__.py`` maps these onto Saleor's
     ``ConfigurationTypeField`` (the API shows SECRET fields as their last 4
     characters only)."""
 
@@ -55,167 +61,6 @@ class FieldKind(enum.StrEnum):
     SECRET = "secret"  # noqa: S105 (a field kind, not a password)
     SECRET_MULTILINE = "secret_multiline"  # noqa: S105
 
-
-@dataclass(frozen=True)
-class FieldSpec:
-    kind: FieldKind
-    label: str
-    help_text: str
-
-
-FIELDS: Mapping[str, FieldSpec] = {
-    c.THRESHOLD: FieldSpec(
-        FieldKind.STRING,
-        "Price threshold",
-        "A line needs a delivery code when the unit gross price of its product is "
-        "strictly above this amount, in this channel's currency (e.g. 300 or "
-        "299.99). 0 makes every shippable line in scope qualify.",
-    ),
-    c.CATEGORY_SLUGS: FieldSpec(
-        FieldKind.MULTILINE,
-        "Categories in scope",
-        "Category slugs, separated by commas. Subcategories are included. Empty "
-        "with no product types below means: every category.",
-    ),
-    c.PRODUCT_TYPE_SLUGS: FieldSpec(
-        FieldKind.MULTILINE,
-        "Product types in scope",
-        "Product type slugs, separated by commas. A line is in scope when its "
-        "category or its product type is listed.",
-    ),
-    c.PARCEL_RULE: FieldSpec(
-        FieldKind.STRING,
-        "When a parcel needs a code",
-        "any_line: when any line in the parcel is above the threshold. "
-        "parcel_value: when the value of the parcel's lines in scope is above it.",
-    ),
-    c.CODE_LENGTH: FieldSpec(
-        FieldKind.STRING,
-        "Code length",
-        f"Digits per code, {codes.MIN_LENGTH} to {codes.MAX_LENGTH}. Six is the "
-        "usual doorstep code.",
-    ),
-    c.MAX_ATTEMPTS: FieldSpec(
-        FieldKind.STRING,
-        "Attempts before the code locks",
-        f"Wrong codes a courier may enter, 1 to {MAX_ATTEMPTS_LIMIT}; then the code "
-        "locks until staff unlock or replace it.",
-    ),
-    c.VALIDITY_DAYS: FieldSpec(
-        FieldKind.STRING,
-        "Validity after shipment (days)",
-        f"How long a parcel's code stays valid once it ships, 1 to "
-        f"{c.MAX_VALIDITY_DAYS} days.",
-    ),
-    c.RESEND_COOLDOWN_SECONDS: FieldSpec(
-        FieldKind.STRING,
-        "Resend cooldown (seconds)",
-        "Minimum pause between two e-mails of the same code asked for by the "
-        f"customer, 0 to {c.MAX_RESEND_COOLDOWN_SECONDS}.",
-    ),
-    c.RESEND_DAILY_CAP: FieldSpec(
-        FieldKind.STRING,
-        "E-mails per code per day",
-        f"At most this many e-mails of one code per day, 1 to "
-        f"{c.MAX_RESEND_DAILY_CAP}, the first one included.",
-    ),
-    c.EMAIL_MODE: FieldSpec(
-        FieldKind.STRING,
-        "E-mail mode",
-        "separate: the code is sent in its own e-mail. single: the code is part of "
-        "the order and shipping e-mails.",
-    ),
-    c.ALLOWED_APPS: FieldSpec(
-        FieldKind.MULTILINE,
-        "Apps allowed to verify codes",
-        "Saleor App IDs (e.g. 17) or names, separated by commas or new lines; "
-        "names become IDs when you save. Only these apps (e.g. your courier "
-        "integration) may check codes at the door.",
-    ),
-    c.EMAIL_LANGUAGE: FieldSpec(
-        FieldKind.STRING,
-        "Default e-mail language",
-        "Used when an order's language has no translation: "
-        + ", ".join(SUPPORTED_LANGUAGES)
-        + ". English otherwise.",
-    ),
-    c.TIME_ZONE: FieldSpec(
-        FieldKind.STRING,
-        "Time zone of e-mailed dates",
-        "An IANA time zone, e.g. Europe/Rome. UTC if empty.",
-    ),
-    c.ORDER_URL: FieldSpec(
-        FieldKind.STRING,
-        "Order page URL",
-        "Your storefront's order page, where customers see their code again; "
-        "{token} is replaced by the order's ID (Saleor's token), {number} by its "
-        "number; the e-mails with a code append #delivery-code=<secret>, which "
-        "lets the page show the code (read it in the browser), e.g. "
-        "https://shop.example.com/orders/{token}. Empty: no link.",
-    ),
-    c.BRAND_COLOR: FieldSpec(
-        FieldKind.STRING,
-        "Brand colour",
-        "Header and button colour of the e-mails, as #rgb or #rrggbb.",
-    ),
-    c.LOGO_URL: FieldSpec(
-        FieldKind.STRING,
-        "Logo URL",
-        "An absolute https URL of your logo for the e-mail header. Empty: the shop "
-        "name.",
-    ),
-    c.CODE_EMAIL_SUBJECT: FieldSpec(
-        FieldKind.STRING,
-        "Code e-mail - subject",
-        "Handlebars. Empty: ours. Never show the code in a subject.",
-    ),
-    c.CODE_EMAIL_HTML: FieldSpec(
-        FieldKind.MULTILINE,
-        "Code e-mail - HTML template",
-        "Handlebars, with {{#with delivery_code}}{{> code_block}}{{/with}} where "
-        "the code goes. Empty: ours.",
-    ),
-    c.CODE_EMAIL_TEXT: FieldSpec(
-        FieldKind.MULTILINE,
-        "Code e-mail - text template",
-        "Handlebars, plain text. Empty: ours.",
-    ),
-    c.CONFIRMATION_SUBJECT: FieldSpec(
-        FieldKind.STRING,
-        "Order confirmation (single e-mail) - subject",
-        "Handlebars. Empty: ours.",
-    ),
-    c.CONFIRMATION_HTML: FieldSpec(
-        FieldKind.MULTILINE,
-        "Order confirmation (single e-mail) - HTML template",
-        "Handlebars; Saleor's order confirmation variables plus delivery_code. "
-        "Empty: ours.",
-    ),
-    c.CONFIRMATION_TEXT: FieldSpec(
-        FieldKind.MULTILINE,
-        "Order confirmation (single e-mail) - text template",
-        "Handlebars, plain text. Empty: ours.",
-    ),
-    c.KEY_SET: FieldSpec(
-        FieldKind.STRING,
-        "Key set",
-        "Optional. The name of a key set in the server's DELIVERY_OTP_CHANNEL_KEYS "
-        "setting, e.g. eu-2026: its first key protects this channel's new codes "
-        "instead of DELIVERY_OTP_KEYS. Only the name goes here, never a key.",
-    ),
-    c.DRIVER_PHONE: FieldSpec(
-        FieldKind.STRING,
-        "Shop phone for drivers",
-        "Shown on the driver's page when a code locks: the number your drivers "
-        "call, e.g. +39 02 1234 5678. Empty: the page says to call the shop.",
-    ),
-}
-
-SECRET_FIELDS = frozenset(
-    name
-    for name, spec in FIELDS.items()
-    if spec.kind in (FieldKind.SECRET, FieldKind.SECRET_MULTILINE)
-)
 
 _Parser = Callable[[object], Any]
 
@@ -227,14 +72,446 @@ _MAX_APP_CHARS = 255
 _MAX_SLUG_CHARS = 255
 _MAX_TEMPLATE_CHARS = 100_000
 _HEX_COLOR = re.compile(r"#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})")
-_TEMPLATE_FIELDS = {
-    "code_email": (c.CODE_EMAIL_SUBJECT, c.CODE_EMAIL_HTML, c.CODE_EMAIL_TEXT),
-    "order_confirmation": (
-        c.CONFIRMATION_SUBJECT,
-        c.CONFIRMATION_HTML,
-        c.CONFIRMATION_TEXT,
+
+
+# --- one parser per field -------------------------------------------------------
+
+
+class _Bad(ValueError):
+    """A field's value is unusable; the message is shown to the shop owner."""
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise _Bad("Enter text.")
+    return str(value).strip()
+
+
+def _threshold(value: object) -> Decimal:
+    text = _text(value)
+    if not _AMOUNT.fullmatch(text):
+        raise _Bad(
+            "Enter an amount with digits and an optional decimal point (at most "
+            "3 decimals), e.g. 300 or 299.99."
+        )
+    try:
+        amount = Decimal(text)
+    except InvalidOperation:  # pragma: no cover - the pattern already excludes it
+        raise _Bad("Enter an amount, e.g. 300.") from None
+    if amount > c.MAX_THRESHOLD:
+        raise _Bad("The amount is too large.")
+    return amount
+
+
+def _int_between(low: int, high: int) -> _Parser:
+    def parse_int(value: object) -> int:
+        text = _text(value)
+        if not (text.isascii() and text.isdigit() and len(text) <= 12):
+            raise _Bad(f"Enter a whole number from {low} to {high}.")
+        number = int(text)
+        if not low <= number <= high:
+            raise _Bad(f"Enter a whole number from {low} to {high}.")
+        return number
+
+    return parse_int
+
+
+def _items(value: object) -> list[str]:
+    items = [
+        item.strip() for item in _LIST_SEPARATORS.split(_text(value)) if item.strip()
+    ]
+    if len(items) > c.MAX_LIST_ITEMS:
+        raise _Bad(f"List at most {c.MAX_LIST_ITEMS} entries.")
+    return list(dict.fromkeys(items))
+
+
+def _slugs(value: object) -> frozenset[str]:
+    slugs = [slug for item in _items(value) for slug in item.split()]
+    bad = [
+        slug
+        for slug in slugs
+        if len(slug) > _MAX_SLUG_CHARS or not _SLUG.fullmatch(slug)
+    ]
+    if bad:
+        raise _Bad(
+            "Slugs contain only letters, digits, '-' and '_'; check: "
+            + ", ".join(sorted(bad)[:5])
+        )
+    return frozenset(slugs)
+
+
+def _choice(enum_type: type[enum.StrEnum]) -> _Parser:
+    allowed = [member.value for member in enum_type]
+
+    def parse_choice(value: object) -> enum.StrEnum:
+        text = _text(value).lower()
+        if text not in allowed:
+            raise _Bad("Choose one of: " + ", ".join(allowed) + ".")
+        return enum_type(text)
+
+    return parse_choice
+
+
+def parse_apps(value: object) -> tuple[str, ...]:
+    """The entries of the apps field in the order typed; ValueError for a bad
+    one."""
+    _apps(value)
+    return tuple(_items(value))
+
+
+def _apps(value: object) -> frozenset[str]:
+    apps = _items(value)
+    if any(len(app) > _MAX_APP_CHARS or not app.isprintable() for app in apps):
+        raise _Bad(
+            f"Each app is an ID or a name of at most {_MAX_APP_CHARS} printable "
+            "characters."
+        )
+    return frozenset(apps)
+
+
+def _key_set(value: object) -> str:
+    # Never quote the value: it may be a key pasted into the wrong place.
+    text = _text(value)
+    if not text:
+        return ""
+    if len(text) >= codes.MIN_KEY_CHARS:
+        raise _Bad(
+            "This looks like a key: put the key in DELIVERY_OTP_CHANNEL_KEYS in the "
+            "server's settings, name it here."
+        )
+    if not _KEY_SET_NAME.fullmatch(text):
+        raise _Bad(
+            "A key set's name has letters, digits, '.', '-' and '_' only, e.g. eu-2026."
+        )
+    return text
+
+
+def _language(value: object) -> str:
+    text = _text(value)
+    if not text:
+        return "en"
+    language = normalize_language(text)
+    if language is None:
+        raise _Bad("Choose one of: " + ", ".join(SUPPORTED_LANGUAGES) + ".")
+    return language
+
+
+def _time_zone(value: object) -> str:
+    text = _text(value) or "UTC"
+    try:
+        ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise _Bad("Enter an IANA time zone, e.g. Europe/Rome or UTC.") from None
+    return text
+
+
+def _url(value: object) -> str:
+    text = _text(value)
+    if text and not safe_url(text.replace("{token}", "t").replace("{number}", "1")):
+        raise _Bad("Enter an absolute http or https URL.")
+    return text
+
+
+def _order_url(value: object) -> str:
+    text = _url(value)
+    leftover = text
+    for placeholder in c.ORDER_URL_PLACEHOLDERS:
+        leftover = leftover.replace(placeholder, "")
+    if "{" in leftover or "}" in leftover:
+        raise _Bad("Use only the placeholders {token} and {number}.")
+    return text
+
+
+def _color(value: object) -> str:
+    text = _text(value)
+    if text and not _HEX_COLOR.fullmatch(text):
+        raise _Bad("Enter a colour as #rgb or #rrggbb, e.g. #1a73e8.")
+    return text
+
+
+def _template(value: object) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise _Bad("Enter a template.")
+    if len(value) > _MAX_TEMPLATE_CHARS:
+        raise _Bad(f"A template may have at most {_MAX_TEMPLATE_CHARS} characters.")
+    return value
+
+
+_PHONE = re.compile(r"\+?[0-9(][0-9 ()./-]{2,38}")
+
+
+def _phone(value: object) -> str:
+    text = _text(value)
+    if text and not _PHONE.fullmatch(text):
+        raise _Bad(
+            "Enter a phone number of digits, spaces and + ( ) - . /, e.g. "
+            "+39 02 1234 5678."
+        )
+    return text
+
+
+# --- the field table -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Field:
+    """One Dashboard field: how it is shown, its stored default, how it parses.
+
+    ``parse`` turns the stored value into what :func:`parse` needs, or raises
+    :class:`_Bad` with the message for the Dashboard.
+    """
+
+    name: str
+    kind: FieldKind
+    label: str
+    help_text: str
+    # As the Dashboard stores it: a string.
+    default: str
+    parse: _Parser
+    # (e-mail, part) of a template field: its parsed source is also rendered
+    # against sample data, once every field has parsed.
+    template: tuple[Kind, Literal["subject", "html", "text"]] | None = None
+
+
+# The Dashboard shows the fields in this order; their names are in constants.
+_TABLE: tuple[Field, ...] = (
+    Field(
+        c.THRESHOLD,
+        FieldKind.STRING,
+        "Price threshold",
+        "A line needs a delivery code when the unit gross price of its product is "
+        "strictly above this amount, in this channel's currency (e.g. 300 or "
+        "299.99). 0 makes every shippable line in scope qualify.",
+        default="300",
+        parse=_threshold,
     ),
-}
+    Field(
+        c.CATEGORY_SLUGS,
+        FieldKind.MULTILINE,
+        "Categories in scope",
+        "Category slugs, separated by commas. Subcategories are included. Empty "
+        "with no product types below means: every category.",
+        default="",
+        parse=_slugs,
+    ),
+    Field(
+        c.PRODUCT_TYPE_SLUGS,
+        FieldKind.MULTILINE,
+        "Product types in scope",
+        "Product type slugs, separated by commas. A line is in scope when its "
+        "category or its product type is listed.",
+        default="",
+        parse=_slugs,
+    ),
+    Field(
+        c.PARCEL_RULE,
+        FieldKind.STRING,
+        "When a parcel needs a code",
+        "any_line: when any line in the parcel is above the threshold. "
+        "parcel_value: when the value of the parcel's lines in scope is above it.",
+        default="any_line",
+        parse=_choice(ParcelRule),
+    ),
+    Field(
+        c.CODE_LENGTH,
+        FieldKind.STRING,
+        "Code length",
+        f"Digits per code, {codes.MIN_LENGTH} to {codes.MAX_LENGTH}. Six is the "
+        "usual doorstep code.",
+        default="6",
+        parse=_int_between(codes.MIN_LENGTH, codes.MAX_LENGTH),
+    ),
+    Field(
+        c.MAX_ATTEMPTS,
+        FieldKind.STRING,
+        "Attempts before the code locks",
+        f"Wrong codes a courier may enter, 1 to {MAX_ATTEMPTS_LIMIT}; then the code "
+        "locks until staff unlock or replace it.",
+        default="5",
+        parse=_int_between(1, MAX_ATTEMPTS_LIMIT),
+    ),
+    Field(
+        c.VALIDITY_DAYS,
+        FieldKind.STRING,
+        "Validity after shipment (days)",
+        f"How long a parcel's code stays valid once it ships, 1 to "
+        f"{c.MAX_VALIDITY_DAYS} days.",
+        default="30",
+        parse=_int_between(1, c.MAX_VALIDITY_DAYS),
+    ),
+    Field(
+        c.RESEND_COOLDOWN_SECONDS,
+        FieldKind.STRING,
+        "Resend cooldown (seconds)",
+        "Minimum pause between two e-mails of the same code asked for by the "
+        f"customer, 0 to {c.MAX_RESEND_COOLDOWN_SECONDS}.",
+        default="60",
+        parse=_int_between(0, c.MAX_RESEND_COOLDOWN_SECONDS),
+    ),
+    Field(
+        c.RESEND_DAILY_CAP,
+        FieldKind.STRING,
+        "E-mails per code per day",
+        f"At most this many e-mails of one code per day, 1 to "
+        f"{c.MAX_RESEND_DAILY_CAP}, the first one included.",
+        default="5",
+        parse=_int_between(1, c.MAX_RESEND_DAILY_CAP),
+    ),
+    Field(
+        c.EMAIL_MODE,
+        FieldKind.STRING,
+        "E-mail mode",
+        "separate: the code is sent in its own e-mail. single: the code is part of "
+        "the order and shipping e-mails.",
+        default="separate",
+        parse=_choice(EmailMode),
+    ),
+    Field(
+        c.ALLOWED_APPS,
+        FieldKind.MULTILINE,
+        "Apps allowed to verify codes",
+        "Saleor App IDs (e.g. 17) or names, separated by commas or new lines; "
+        "names become IDs when you save. Only these apps (e.g. your courier "
+        "integration) may check codes at the door.",
+        default="",
+        parse=_apps,
+    ),
+    Field(
+        c.EMAIL_LANGUAGE,
+        FieldKind.STRING,
+        "Default e-mail language",
+        "Used when an order's language has no translation: "
+        + ", ".join(SUPPORTED_LANGUAGES)
+        + ". English otherwise.",
+        default="en",
+        parse=_language,
+    ),
+    Field(
+        c.TIME_ZONE,
+        FieldKind.STRING,
+        "Time zone of e-mailed dates",
+        "An IANA time zone, e.g. Europe/Rome. UTC if empty.",
+        default="UTC",
+        parse=_time_zone,
+    ),
+    Field(
+        c.ORDER_URL,
+        FieldKind.STRING,
+        "Order page URL",
+        "Your storefront's order page, where customers see their code again; "
+        "{token} is replaced by the order's ID (Saleor's token), {number} by its "
+        "number; the e-mails with a code append #delivery-code=<secret>, which "
+        "lets the page show the code (read it in the browser), e.g. "
+        "https://shop.example.com/orders/{token}. Empty: no link.",
+        default="",
+        parse=_order_url,
+    ),
+    Field(
+        c.BRAND_COLOR,
+        FieldKind.STRING,
+        "Brand colour",
+        "Header and button colour of the e-mails, as #rgb or #rrggbb.",
+        default="",
+        parse=_color,
+    ),
+    Field(
+        c.LOGO_URL,
+        FieldKind.STRING,
+        "Logo URL",
+        "An absolute https URL of your logo for the e-mail header. Empty: the shop "
+        "name.",
+        default="",
+        parse=_url,
+    ),
+    Field(
+        c.CODE_EMAIL_SUBJECT,
+        FieldKind.STRING,
+        "Code e-mail - subject",
+        "Handlebars. Empty: ours. Never show the code in a subject.",
+        default="",
+        parse=_template,
+        template=("code_email", "subject"),
+    ),
+    Field(
+        c.CODE_EMAIL_HTML,
+        FieldKind.MULTILINE,
+        "Code e-mail - HTML template",
+        "Handlebars, with {{#with delivery_code}}{{> code_block}}{{/with}} where "
+        "the code goes. Empty: ours.",
+        default="",
+        parse=_template,
+        template=("code_email", "html"),
+    ),
+    Field(
+        c.CODE_EMAIL_TEXT,
+        FieldKind.MULTILINE,
+        "Code e-mail - text template",
+        "Handlebars, plain text. Empty: ours.",
+        default="",
+        parse=_template,
+        template=("code_email", "text"),
+    ),
+    Field(
+        c.CONFIRMATION_SUBJECT,
+        FieldKind.STRING,
+        "Order confirmation (single e-mail) - subject",
+        "Handlebars. Empty: ours.",
+        default="",
+        parse=_template,
+        template=("order_confirmation", "subject"),
+    ),
+    Field(
+        c.CONFIRMATION_HTML,
+        FieldKind.MULTILINE,
+        "Order confirmation (single e-mail) - HTML template",
+        "Handlebars; Saleor's order confirmation variables plus delivery_code. "
+        "Empty: ours.",
+        default="",
+        parse=_template,
+        template=("order_confirmation", "html"),
+    ),
+    Field(
+        c.CONFIRMATION_TEXT,
+        FieldKind.MULTILINE,
+        "Order confirmation (single e-mail) - text template",
+        "Handlebars, plain text. Empty: ours.",
+        default="",
+        parse=_template,
+        template=("order_confirmation", "text"),
+    ),
+    Field(
+        c.KEY_SET,
+        FieldKind.STRING,
+        "Key set",
+        "Optional. The name of a key set in the server's DELIVERY_OTP_CHANNEL_KEYS "
+        "setting, e.g. eu-2026: its first key protects this channel's new codes "
+        "instead of DELIVERY_OTP_KEYS. Only the name goes here, never a key.",
+        default="",
+        parse=_key_set,
+    ),
+    Field(
+        c.DRIVER_PHONE,
+        FieldKind.STRING,
+        "Shop phone for drivers",
+        "Shown on the driver's page when a code locks: the number your drivers "
+        "call, e.g. +39 02 1234 5678. Empty: the page says to call the shop.",
+        default="",
+        parse=_phone,
+    ),
+)
+
+FIELDS: Mapping[str, Field] = {spec.name: spec for spec in _TABLE}
+# Also ``constants.DEFAULTS``.
+DEFAULTS: dict[str, str] = {spec.name: spec.default for spec in _TABLE}
+SECRET_FIELDS = frozenset(
+    spec.name
+    for spec in _TABLE
+    if spec.kind in (FieldKind.SECRET, FieldKind.SECRET_MULTILINE)
+)
 
 
 @dataclass(frozen=True)
@@ -438,12 +715,12 @@ def values_from_items(
 
     Unknown names are dropped, as Saleor itself drops fields without a structure.
     """
-    values: dict[str, object] = dict(c.DEFAULTS)
+    values: dict[str, object] = dict(DEFAULTS)
     for item in items or ():
         name = item.get("name")
         if isinstance(name, str) and name in FIELDS:
             value = item.get("value")
-            values[name] = c.DEFAULTS[name] if value is None else value
+            values[name] = DEFAULTS[name] if value is None else value
     return values
 
 
@@ -529,232 +806,24 @@ def parse_items(
     return parse(values_from_items(items), currency=currency)
 
 
-# --- one parser per field -------------------------------------------------------
-
-
-class _Bad(ValueError):
-    """A field's value is unusable; the message is shown to the shop owner."""
-
-
-def _text(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        raise _Bad("Enter text.")
-    return str(value).strip()
-
-
-def _threshold(value: object) -> Decimal:
-    text = _text(value)
-    if not _AMOUNT.fullmatch(text):
-        raise _Bad(
-            "Enter an amount with digits and an optional decimal point (at most "
-            "3 decimals), e.g. 300 or 299.99."
-        )
-    try:
-        amount = Decimal(text)
-    except InvalidOperation:  # pragma: no cover - the pattern already excludes it
-        raise _Bad("Enter an amount, e.g. 300.") from None
-    if amount > c.MAX_THRESHOLD:
-        raise _Bad("The amount is too large.")
-    return amount
-
-
-def _int_between(low: int, high: int) -> _Parser:
-    def parse_int(value: object) -> int:
-        text = _text(value)
-        if not (text.isascii() and text.isdigit() and len(text) <= 12):
-            raise _Bad(f"Enter a whole number from {low} to {high}.")
-        number = int(text)
-        if not low <= number <= high:
-            raise _Bad(f"Enter a whole number from {low} to {high}.")
-        return number
-
-    return parse_int
-
-
-def _items(value: object) -> list[str]:
-    items = [
-        item.strip() for item in _LIST_SEPARATORS.split(_text(value)) if item.strip()
-    ]
-    if len(items) > c.MAX_LIST_ITEMS:
-        raise _Bad(f"List at most {c.MAX_LIST_ITEMS} entries.")
-    return list(dict.fromkeys(items))
-
-
-def _slugs(value: object) -> frozenset[str]:
-    slugs = [slug for item in _items(value) for slug in item.split()]
-    bad = [
-        slug
-        for slug in slugs
-        if len(slug) > _MAX_SLUG_CHARS or not _SLUG.fullmatch(slug)
-    ]
-    if bad:
-        raise _Bad(
-            "Slugs contain only letters, digits, '-' and '_'; check: "
-            + ", ".join(sorted(bad)[:5])
-        )
-    return frozenset(slugs)
-
-
-def _choice(enum_type: type[enum.StrEnum]) -> _Parser:
-    allowed = [member.value for member in enum_type]
-
-    def parse_choice(value: object) -> enum.StrEnum:
-        text = _text(value).lower()
-        if text not in allowed:
-            raise _Bad("Choose one of: " + ", ".join(allowed) + ".")
-        return enum_type(text)
-
-    return parse_choice
-
-
-def parse_apps(value: object) -> tuple[str, ...]:
-    """The entries of the apps field in the order typed; ValueError for a bad
-    one."""
-    _apps(value)
-    return tuple(_items(value))
-
-
-def _apps(value: object) -> frozenset[str]:
-    apps = _items(value)
-    if any(len(app) > _MAX_APP_CHARS or not app.isprintable() for app in apps):
-        raise _Bad(
-            f"Each app is an ID or a name of at most {_MAX_APP_CHARS} printable "
-            "characters."
-        )
-    return frozenset(apps)
-
-
-def _key_set(value: object) -> str:
-    # Never quote the value: it may be a key pasted into the wrong place.
-    text = _text(value)
-    if not text:
-        return ""
-    if len(text) >= codes.MIN_KEY_CHARS:
-        raise _Bad(
-            "This looks like a key: put the key in DELIVERY_OTP_CHANNEL_KEYS in the "
-            "server's settings, name it here."
-        )
-    if not _KEY_SET_NAME.fullmatch(text):
-        raise _Bad(
-            "A key set's name has letters, digits, '.', '-' and '_' only, e.g. eu-2026."
-        )
-    return text
-
-
-def _language(value: object) -> str:
-    text = _text(value)
-    if not text:
-        return "en"
-    language = normalize_language(text)
-    if language is None:
-        raise _Bad("Choose one of: " + ", ".join(SUPPORTED_LANGUAGES) + ".")
-    return language
-
-
-def _time_zone(value: object) -> str:
-    text = _text(value) or "UTC"
-    try:
-        ZoneInfo(text)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise _Bad("Enter an IANA time zone, e.g. Europe/Rome or UTC.") from None
-    return text
-
-
-def _url(value: object) -> str:
-    text = _text(value)
-    if text and not safe_url(text.replace("{token}", "t").replace("{number}", "1")):
-        raise _Bad("Enter an absolute http or https URL.")
-    return text
-
-
-def _order_url(value: object) -> str:
-    text = _url(value)
-    leftover = text
-    for placeholder in c.ORDER_URL_PLACEHOLDERS:
-        leftover = leftover.replace(placeholder, "")
-    if "{" in leftover or "}" in leftover:
-        raise _Bad("Use only the placeholders {token} and {number}.")
-    return text
-
-
-def _color(value: object) -> str:
-    text = _text(value)
-    if text and not _HEX_COLOR.fullmatch(text):
-        raise _Bad("Enter a colour as #rgb or #rrggbb, e.g. #1a73e8.")
-    return text
-
-
-def _template(value: object) -> str:
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise _Bad("Enter a template.")
-    if len(value) > _MAX_TEMPLATE_CHARS:
-        raise _Bad(f"A template may have at most {_MAX_TEMPLATE_CHARS} characters.")
-    return value
-
-
-_PHONE = re.compile(r"\+?[0-9(][0-9 ()./-]{2,38}")
-
-
-def _phone(value: object) -> str:
-    text = _text(value)
-    if text and not _PHONE.fullmatch(text):
-        raise _Bad(
-            "Enter a phone number of digits, spaces and + ( ) - . /, e.g. "
-            "+39 02 1234 5678."
-        )
-    return text
-
-
-_PARSERS: Mapping[str, _Parser] = {
-    c.THRESHOLD: _threshold,
-    c.CATEGORY_SLUGS: _slugs,
-    c.PRODUCT_TYPE_SLUGS: _slugs,
-    c.PARCEL_RULE: _choice(ParcelRule),
-    c.CODE_LENGTH: _int_between(codes.MIN_LENGTH, codes.MAX_LENGTH),
-    c.MAX_ATTEMPTS: _int_between(1, MAX_ATTEMPTS_LIMIT),
-    c.VALIDITY_DAYS: _int_between(1, c.MAX_VALIDITY_DAYS),
-    c.RESEND_COOLDOWN_SECONDS: _int_between(0, c.MAX_RESEND_COOLDOWN_SECONDS),
-    c.RESEND_DAILY_CAP: _int_between(1, c.MAX_RESEND_DAILY_CAP),
-    c.EMAIL_MODE: _choice(EmailMode),
-    c.ALLOWED_APPS: _apps,
-    c.EMAIL_LANGUAGE: _language,
-    c.TIME_ZONE: _time_zone,
-    c.ORDER_URL: _order_url,
-    c.BRAND_COLOR: _color,
-    c.LOGO_URL: _url,
-    c.CODE_EMAIL_SUBJECT: _template,
-    c.CODE_EMAIL_HTML: _template,
-    c.CODE_EMAIL_TEXT: _template,
-    c.CONFIRMATION_SUBJECT: _template,
-    c.CONFIRMATION_HTML: _template,
-    c.CONFIRMATION_TEXT: _template,
-    c.KEY_SET: _key_set,
-    c.DRIVER_PHONE: _phone,
-}
-
-
 def _parse_fields(
     values: Mapping[str, object],
 ) -> tuple[dict[str, Any], dict[str, str]]:
     parsed: dict[str, Any] = {}
     errors: dict[str, str] = {}
-    for name, parser in _PARSERS.items():
-        raw = values.get(name, c.DEFAULTS[name])
+    for spec in _TABLE:
+        raw = values.get(spec.name, spec.default)
         try:
-            parsed[name] = parser(c.DEFAULTS[name] if raw is None else raw)
+            parsed[spec.name] = spec.parse(spec.default if raw is None else raw)
         except _Bad as exc:
-            errors[name] = str(exc)
-    for kind, names in _TEMPLATE_FIELDS.items():
-        for name, part in zip(names, ("subject", "html", "text"), strict=True):
-            source = parsed.get(name)
-            if name in errors or not source:
-                continue
-            try:
-                validate_templates(kind, EmailTemplates(**{part: source}))  # type: ignore[arg-type]
-            except TemplateError as exc:
-                errors[name] = str(exc)
+            errors[spec.name] = str(exc)
+    for spec in _TABLE:
+        if spec.template is None or spec.name in errors or not parsed[spec.name]:
+            continue
+        kind, part = spec.template
+        source: dict[str, str] = {part: parsed[spec.name]}
+        try:
+            validate_templates(kind, EmailTemplates(**source))
+        except TemplateError as exc:
+            errors[spec.name] = str(exc)
     return parsed, errors

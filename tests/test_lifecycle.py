@@ -75,9 +75,7 @@ def test_resend_cooldown_then_daily_cap(parcels, queued):
             record.pk, limits=parcels.limits, now=start + timedelta(minutes=2 * minute)
         )
     with pytest.raises(RateLimited) as capped:
-        flows.resend(
-            record.pk, limits=parcels.limits, now=start + timedelta(hours=1)
-        )
+        flows.resend(record.pk, limits=parcels.limits, now=start + timedelta(hours=1))
     next_day = start + timedelta(days=1)
     flows.resend(record.pk, limits=parcels.limits, now=next_day)
 
