@@ -276,7 +276,7 @@ class DeliveryOTPPlugin(BasePlugin):
         from django.http import JsonResponse
 
         from ..graphql.view import handle
-        from .ports import SaleorHost
+        from .host import SaleorHost
 
         match = getattr(request, "resolver_match", None)
         channel = match.kwargs.get("channel_slug") if match is not None else None

@@ -17,7 +17,7 @@ from ..plugin_config import ChannelConfig
 from ..ports import OrderData, ParcelData
 from . import readers
 from .configuration import settings_of
-from .ports import SaleorHost
+from .host import SaleorHost
 
 NOTIFY_ORDER_CONFIRMATION = "order_confirmation"
 

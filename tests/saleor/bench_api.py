@@ -27,7 +27,7 @@ from django.test import Client
 from saleor.graphql.tests.fixtures import ApiClient
 
 from saleor_delivery_otp import constants as c
-from saleor_delivery_otp import order_events, service
+from saleor_delivery_otp import flows, service
 
 from .fixtures import global_id
 
@@ -59,7 +59,7 @@ def test_verify_against_me(
     # test settings run tasks inline, so it is set aside here, as in production.
     deferred: list[tuple] = []
     monkeypatch.setattr(
-        order_events.api_timeline_task,
+        flows.api_timeline_task,
         "apply_async",
         lambda args=(), **kwargs: deferred.append(tuple(args)),
     )

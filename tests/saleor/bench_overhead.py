@@ -37,7 +37,7 @@ from django.test.utils import CaptureQueriesContext
 from saleor.plugins.models import PluginConfiguration
 
 from saleor_delivery_otp import constants as c
-from saleor_delivery_otp import order_events
+from saleor_delivery_otp import flows
 
 ROUNDS = int(os.environ.get("DELIVERY_OTP_BENCH_ROUNDS", "30"))
 WARMUP = int(os.environ.get("DELIVERY_OTP_BENCH_WARMUP", "3"))
@@ -82,9 +82,9 @@ def test_overhead(
         return apply_async
 
     monkeypatch.setattr(
-        order_events.code_follow_up_task,
+        flows.code_follow_up_task,
         "apply_async",
-        capture(order_events.code_follow_up_task),
+        capture(flows.code_follow_up_task),
     )
 
     samples: dict[tuple[str, bool], list[tuple[float, int, int]]] = {

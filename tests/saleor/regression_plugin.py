@@ -109,12 +109,12 @@ def delivery_otp_in_saleor(setup_dummy_gateways, settings, monkeypatch):
     from saleor_delivery_otp.models import DeliveryCode
 
     if os.environ.get("DELIVERY_OTP_REGRESSION_TIMELINE") == "off":
-        from saleor_delivery_otp import saleor_host
+        from saleor_delivery_otp.plugin.host import SaleorHost
 
         def muted(*args: Any, **kwargs: Any) -> None:
             _stats["timeline_muted"] += 1
 
-        monkeypatch.setattr(saleor_host, "add_timeline_entry", muted)
+        monkeypatch.setattr(SaleorHost, "write_timeline", muted)
 
     post_save.connect(_activate_for_channel, sender=Channel, weak=False)
     post_save.connect(_count_code, sender=DeliveryCode, weak=False)

@@ -20,7 +20,7 @@ from saleor.graphql.tests.utils import get_graphql_content
 from saleor_delivery_otp import constants as c
 from saleor_delivery_otp import service
 from saleor_delivery_otp.models import CodeStatus
-from saleor_delivery_otp.saleor_host import accessible_channels
+from saleor_delivery_otp.plugin.host import accessible_channels
 
 from .fixtures import CUSTOMER_EMAIL, codes_of, global_id
 

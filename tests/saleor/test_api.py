@@ -1,5 +1,5 @@
 """The delivery-code API served from Saleor's plugin routes, with Saleor's own tokens:
-the customer's JWT, staff JWTs and App tokens (``saleor_host.SaleorHost``)."""
+the customer's JWT, staff JWTs and App tokens (``plugin.host.SaleorHost``)."""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ import pytest
 from django.core import mail
 from saleor.order import FulfillmentStatus, OrderStatus
 
-from saleor_delivery_otp import order_events, service
+from saleor_delivery_otp import flows, service
 from saleor_delivery_otp.models import DeliveryCode
 
 from .fixtures import codes_of
@@ -151,8 +151,8 @@ def test_retry_task_skips_a_channel_switched_off_meanwhile(
     order = complete_checkout(make_checkout(shop, [(catalog.phone, 1)]))
     configure_otp(shop, active=False)
 
-    ran = order_events.retry_hook_task.apply(
-        args=(order_events.ORDER_CANCELLED, str(order.pk))
+    ran = flows.retry_event_task.apply(
+        args=(flows.ORDER_CANCELLED, str(order.pk))
     ).get()
 
     assert ran is False
@@ -168,11 +168,11 @@ def test_plugin_tasks_pass_saleors_writer_guard(
     (record,) = codes_of(order)
     settings.CELERY_RESTRICT_WRITER_METHOD = "saleor.core.db.connection.restrict_writer"
 
-    followed_up = order_events.code_follow_up_task.apply(
+    followed_up = flows.code_follow_up_task.apply(
         args=(str(record.pk), "issued", False)
     )
-    retried = order_events.retry_hook_task.apply(
-        args=(order_events.ORDER_CANCELLED, str(order.pk))
+    retried = flows.retry_event_task.apply(
+        args=(flows.ORDER_CANCELLED, str(order.pk))
     )
 
     assert followed_up.get() is True

@@ -23,7 +23,8 @@ from saleor.webhook.transport.asynchronous.transport import (
     send_webhook_request_async,
 )
 
-from saleor_delivery_otp import saleor_host, service
+from saleor_delivery_otp import service
+from saleor_delivery_otp.plugin import host as saleor_host
 from saleor_delivery_otp.audit import Actor, ActorKind
 from saleor_delivery_otp.constants import FULFILLMENT_STATUS_METADATA_KEY as STATUS_KEY
 from saleor_delivery_otp.models import CodeScope, CodeStatus, DeliveryCode

@@ -15,7 +15,7 @@ from django.db.models import F
 from kombu.exceptions import OperationalError
 from saleor.order import FulfillmentStatus, OrderStatus
 
-from saleor_delivery_otp import order_events, service, tasks
+from saleor_delivery_otp import flows, service, tasks
 from saleor_delivery_otp.models import CodeScope, DeliveryCode
 
 from .fixtures import codes_of
@@ -41,8 +41,8 @@ def _refuse(*args: object, **kwargs: object) -> None:
 def broker_refusing_the_plugin() -> Iterator[None]:
     """Every task the plugin queues fails to publish, as with Redis down."""
     with (
-        mock.patch.object(order_events.code_follow_up_task, "apply_async", _refuse),
-        mock.patch.object(order_events.retry_hook_task, "apply_async", _refuse),
+        mock.patch.object(flows.code_follow_up_task, "apply_async", _refuse),
+        mock.patch.object(flows.retry_event_task, "apply_async", _refuse),
         mock.patch.object(tasks.send_code_email_task, "apply_async", _refuse),
     ):
         yield
