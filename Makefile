@@ -12,7 +12,7 @@ STAMP := $(VENV)/.installed
 SALEOR_VENV ?= ../saleor-venv
 SALEOR_DB ?= postgres://postgres@127.0.0.1:5432/saleor
 
-.PHONY: sandbox story test lint format bench bench-timing saleor-test bench-saleor driver-screenshots clean
+.PHONY: sandbox story test lint format bench bench-timing saleor-test saleor-mypy bench-saleor driver-screenshots clean
 
 $(STAMP): setup.py constraints.txt
 	test -x $(PY) || "$$(./scripts/python312)" -m venv $(VENV)
@@ -57,7 +57,11 @@ bench: $(STAMP)
 bench-timing: $(STAMP)
 	$(PY) benchmarks/timing.py
 
-saleor-test:
+# mypy over the Saleor plugin (saleor_delivery_otp/plugin/), with Saleor installed.
+saleor-mypy:
+	SECRET_KEY=mypy $(SALEOR_VENV)/bin/mypy --config-file tests/saleor/mypy.ini
+
+saleor-test: saleor-mypy
 	DATABASE_URL=$(SALEOR_DB) $(SALEOR_VENV)/bin/pytest -c tests/saleor/saleor-tier.ini tests/saleor
 
 bench-saleor:
