@@ -273,11 +273,6 @@ class Keyring:
         return base64.urlsafe_b64encode(mac).decode("ascii")[:_REVEAL_MAC_CHARS]
 
 
-def configured_keyring() -> Keyring:
-    """``DELIVERY_OTP_KEYRING`` outside Saleor: the keys of the settings alone."""
-    return Keyring.from_settings()
-
-
 @functools.lru_cache(maxsize=8)
 def _keyring(secrets_: tuple[str | bytes, ...]) -> Keyring:
     # Deriving keys costs more than a verify's HMAC: keep them per configured set.

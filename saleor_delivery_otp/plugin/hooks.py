@@ -14,7 +14,7 @@ from saleor.order.models import Fulfillment, Order
 from .. import constants as c
 from .. import flows
 from ..plugin_config import ChannelConfig
-from ..ports import OrderData, ParcelData
+from ..ports import EmailMode, OrderData, ParcelData
 from . import readers
 from .configuration import settings_of
 from .host import SaleorHost
@@ -102,7 +102,7 @@ def run_notify(
     if str(event) != NOTIFY_ORDER_CONFIRMATION:
         return
     settings = settings_of(config)
-    if settings.email_mode is not flows.EmailMode.SINGLE:
+    if settings.email_mode is not EmailMode.SINGLE:
         return
 
     def read() -> tuple[str | None, Mapping[str, Any]]:
