@@ -171,9 +171,7 @@ def test_plugin_tasks_pass_saleors_writer_guard(
     followed_up = flows.code_follow_up_task.apply(
         args=(str(record.pk), "issued", False)
     )
-    retried = flows.retry_event_task.apply(
-        args=(flows.ORDER_CANCELLED, str(order.pk))
-    )
+    retried = flows.retry_event_task.apply(args=(flows.ORDER_CANCELLED, str(order.pk)))
 
     assert followed_up.get() is True
     assert retried.get() is True

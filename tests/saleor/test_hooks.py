@@ -24,10 +24,10 @@ from saleor.webhook.transport.asynchronous.transport import (
 )
 
 from saleor_delivery_otp import service
-from saleor_delivery_otp.plugin import host as saleor_host
 from saleor_delivery_otp.audit import Actor, ActorKind
 from saleor_delivery_otp.constants import FULFILLMENT_STATUS_METADATA_KEY as STATUS_KEY
 from saleor_delivery_otp.models import CodeScope, CodeStatus, DeliveryCode
+from saleor_delivery_otp.plugin import host as saleor_host
 
 from .fixtures import CUSTOMER_EMAIL, codes_of, global_id
 
