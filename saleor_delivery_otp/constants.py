@@ -6,7 +6,7 @@ tests and the documentation can use them without importing Saleor.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Final
+from typing import Final
 
 # Stored in ``PluginConfiguration.identifier`` and used in the plugin's URLs
 # (``/plugins/channel/<slug>/<PLUGIN_ID>/``): never change it once released, or
@@ -49,19 +49,7 @@ KEY_SET: Final = "keySet"
 LEGACY_KEY_FIELDS: Final = ("currentKey", "previousKeys")
 DRIVER_PHONE: Final = "driverPhone"
 
-# The fields' defaults, as the Dashboard stores them (strings): derived from
-# plugin_config's field table, which imports this module, so read on first use.
-if TYPE_CHECKING:
-    DEFAULTS: dict[str, str]
-else:
-
-    def __getattr__(name: str) -> object:
-        if name == "DEFAULTS":
-            from .plugin_config import DEFAULTS
-
-            return DEFAULTS
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
+# The fields' defaults are in plugin_config's field table (plugin_config.DEFAULTS).
 
 # Bounds the configuration accepts. Code length and attempts follow the engine
 # (codes.MIN_LENGTH/MAX_LENGTH, limits.MAX_ATTEMPTS_LIMIT).

@@ -10,7 +10,7 @@ without one; :mod:`saleor_delivery_otp.plugin` maps :data:`FIELDS` onto Saleor's
 
 Each field is one :class:`Field` of one table, :data:`_TABLE`: its Dashboard kind,
 label and help text, its default and its parser. :data:`FIELDS`, :data:`DEFAULTS`
-(also ``constants.DEFAULTS``) and the validation derive from it; :func:`parse` then
+and the validation derive from it; :func:`parse` then
 assembles the parsed values into a :class:`ChannelConfig`.
 
 Error messages never repeat a submitted key: they are shown in the Dashboard and may
@@ -505,7 +505,6 @@ _TABLE: tuple[Field, ...] = (
 )
 
 FIELDS: Mapping[str, Field] = {spec.name: spec for spec in _TABLE}
-# Also ``constants.DEFAULTS``.
 DEFAULTS: dict[str, str] = {spec.name: spec.default for spec in _TABLE}
 SECRET_FIELDS = frozenset(
     spec.name

@@ -44,7 +44,7 @@ def test_defaults_match_the_issue_and_parse():
 
 
 def test_every_field_has_a_label_a_help_text_and_a_default():
-    assert set(pc.FIELDS) == set(c.DEFAULTS)
+    assert set(pc.FIELDS) == set(pc.DEFAULTS)
     for spec in pc.FIELDS.values():
         assert spec.label.strip() and spec.help_text.strip()
 
@@ -279,9 +279,9 @@ def test_values_from_saleors_item_list_fill_defaults_and_drop_unknown_names():
     )
 
     assert values[c.CODE_LENGTH] == "8"
-    assert values[c.THRESHOLD] == c.DEFAULTS[c.THRESHOLD]
+    assert values[c.THRESHOLD] == pc.DEFAULTS[c.THRESHOLD]
     assert "not_ours" not in values
-    assert set(values) == set(c.DEFAULTS)
+    assert set(values) == set(pc.DEFAULTS)
 
 
 def test_integers_stored_as_numbers_are_accepted_booleans_are_not():

@@ -69,7 +69,7 @@ class DeliveryOTPPlugin(BasePlugin):
     # Nothing happens until a shop owner switches it on for a channel.
     DEFAULT_ACTIVE = False
     DEFAULT_CONFIGURATION = [
-        {"name": name, "value": value} for name, value in c.DEFAULTS.items()
+        {"name": name, "value": value} for name, value in plugin_config.DEFAULTS.items()
     ]
     CONFIG_STRUCTURE = {
         name: {

@@ -48,7 +48,7 @@ class SandboxHost:
         self.limits = CodeLimits.from_settings()
         self._lock = threading.Lock()
 
-    # --- the API's questions (saleor_delivery_otp.host.Host) ----------------------
+    # --- the API's questions (saleor_delivery_otp.ports.Host) ----------------------
 
     def requestor(self, request: Any) -> Requestor:
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")

@@ -37,6 +37,7 @@ from saleor.product.models import (
 from saleor.warehouse.models import Stock, Warehouse
 
 from saleor_delivery_otp import constants as c
+from saleor_delivery_otp import plugin_config as pc
 from saleor_delivery_otp.models import DeliveryCode
 
 PLUGIN_PATH = "saleor_delivery_otp.plugin.DeliveryOTPPlugin"
@@ -81,8 +82,8 @@ def configure_otp(db) -> Callable[..., PluginConfiguration]:
 
     def configure(channel: Any, *, active: bool = True, **values: object):
         """``values`` by snake_case name (``code_length="8"``)."""
-        merged = {**c.DEFAULTS, **{_camel(k): str(v) for k, v in values.items()}}
-        assert set(merged) == set(c.DEFAULTS), "unknown configuration field"
+        merged = {**pc.DEFAULTS, **{_camel(k): str(v) for k, v in values.items()}}
+        assert set(merged) == set(pc.DEFAULTS), "unknown configuration field"
         config, _ = PluginConfiguration.objects.update_or_create(
             identifier=c.PLUGIN_ID,
             channel=channel,

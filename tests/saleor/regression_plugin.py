@@ -67,8 +67,9 @@ def pytest_configure(config: Any) -> None:
 
 def _configuration() -> list[dict[str, str]]:
     from saleor_delivery_otp import constants as c
+    from saleor_delivery_otp import plugin_config as pc
 
-    values = dict(c.DEFAULTS)
+    values = dict(pc.DEFAULTS)
     values[c.THRESHOLD] = os.environ.get("DELIVERY_OTP_REGRESSION_THRESHOLD", "0")
     return [{"name": name, "value": value} for name, value in values.items()]
 

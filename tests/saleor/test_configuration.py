@@ -18,6 +18,7 @@ from saleor.plugins.models import PluginConfiguration
 
 from saleor_delivery_otp import codes, service
 from saleor_delivery_otp import constants as c
+from saleor_delivery_otp import plugin_config as pc
 from saleor_delivery_otp.exceptions import ConfigurationError
 from saleor_delivery_otp.plugin import DeliveryOTPPlugin
 
@@ -80,7 +81,7 @@ def test_plugin_is_per_channel_and_off_until_switched_on(channel_USD):
     assert isinstance(plugin, DeliveryOTPPlugin)
     assert plugin.CONFIGURATION_PER_CHANNEL is True
     assert plugin.active is False
-    assert {item["name"] for item in plugin.configuration} == set(c.DEFAULTS)
+    assert {item["name"] for item in plugin.configuration} == set(pc.DEFAULTS)
     for item in plugin.configuration:
         assert item["label"] and item["help_text"]
 
@@ -144,7 +145,7 @@ def test_plugin_update_with_bad_values_gives_field_level_errors_and_saves_nothin
     if stored is not None:
         assert stored.active is False
         values = {item["name"]: item["value"] for item in stored.configuration}
-        assert values == c.DEFAULTS
+        assert values == pc.DEFAULTS
 
 
 def test_unknown_category_slug_is_refused(plugins_staff, channel_USD, category):
