@@ -11,6 +11,9 @@ from saleor_delivery_otp.limits import CodeLimits
 
 from .hosts import CUSTOMER_EMAIL
 
+# The host contract's assertions are in a module of its own: show their diffs.
+pytest.register_assert_rewrite("tests.host_contract")
+
 COURIER = Actor(ActorKind.APP, "17", "Courier app")
 # Who codes issued by the tests are for, unless a test says otherwise.
 READER = service.Reader(customer_id="7", email=CUSTOMER_EMAIL)

@@ -20,6 +20,9 @@ import pytest
 
 SALEOR_SETTINGS = "saleor.tests.settings"
 
+# The host contract's assertions are in a module of its own: show their diffs.
+pytest.register_assert_rewrite("tests.host_contract")
+
 
 def _skip_reason() -> str | None:
     if importlib.util.find_spec("saleor") is None:
