@@ -295,10 +295,10 @@ class SandboxHarness(InProcess):
         return list(saved.timeline) if saved is not None else []
 
     def shown_status(self, parcel: ShippedParcel) -> str | None:
-        # The sandbox's parcels (Parcel in sandbox/shop.py, saved in shop.json)
-        # keep no status: SandboxHost.set_parcel_status writes nothing.
-        assert self._saved().parcel(parcel.id) is not None
-        return None
+        # The parcel's status as shop.json keeps it (Parcel.status).
+        found = self._saved().parcel(parcel.id)
+        assert found is not None
+        return found[1].status or None
 
     def parcel_name(self, parcel: ShippedParcel) -> str:
         return f"#{parcel.order.number}-{parcel.handle.number}"

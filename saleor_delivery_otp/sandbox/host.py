@@ -121,9 +121,11 @@ class SandboxHost:
                 self.shop.save(self.data_dir)
 
     def set_parcel_status(self, parcel_id: int, status: str) -> None:
-        # The sandbox's API shows each code's status itself; its shop file keeps
-        # no parcel metadata.
-        pass
+        found = self.shop.parcel(parcel_id)
+        if found is not None and found[1].status != status:
+            with self._lock:
+                found[1].status = status
+                self.shop.save(self.data_dir)
 
     def parcel_label(self, parcel_id: int | None) -> str:
         found = self.shop.parcel(parcel_id) if parcel_id is not None else None

@@ -48,6 +48,9 @@ class Parcel:
     number: int  # 1st, 2nd ... parcel of the order
     line_ids: list[str]
     tracking_number: str = ""
+    # The parcel code's status, as Saleor shows it in the fulfillment's public
+    # metadata (delivery_otp_status); empty for a parcel without a code.
+    status: str = ""
 
 
 @dataclass
