@@ -58,6 +58,12 @@ setup(
             "selenium>=4.36,<5",
             # Saleor's error reporter: the API keeps request bodies out of its events.
             "sentry-sdk==2.38.0",
+            # The Saleor App's signed webhooks and Saleor JWTs (the "app" extra).
+            "PyJWT>=2.13.0,<3",
+        ],
+        # The Saleor App (host 3): JWS webhook signatures and Saleor's JWTs.
+        "app": [
+            "PyJWT>=2.13.0,<3",
         ],
         "lint": [
             "ruff>=0.12.12,<0.13",
