@@ -89,6 +89,10 @@ def _order_for_email(order_id: uuid.UUID | str) -> Order:
         .only(
             "id",
             "number",
+            # order_data reads both: a draft gets no lines, a draft's origin no
+            # confirmation.
+            "status",
+            "origin",
             "language_code",
             "user_email",
             "currency",
