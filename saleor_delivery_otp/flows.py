@@ -157,11 +157,13 @@ def tracking_updated(
     fulfillmentUpdateTracking does): the parcel's status is written again.
     Returns that status, or None for a parcel without a code.
     """
-    if not service.record_tracking(parcel.id, parcel.tracking_number):
+    if not service.record_tracking(
+        parcel.id, parcel.tracking_number, channel=parcel.channel_slug
+    ):
         return None
     status = (
         DeliveryCode.objects.current()
-        .filter(fulfillment_id=parcel.id)
+        .filter(fulfillment_id=parcel.id, channel=parcel.channel_slug)
         .order_by("-created_at")
         .values_list("status", flat=True)
         .first()

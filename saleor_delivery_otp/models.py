@@ -178,8 +178,11 @@ class DeliveryCode(SecretMixin, AttemptLimitMixin, ResendThrottleMixin, models.M
         db_table = "delivery_otp_code"
         ordering = ("created_at",)
         constraints = [
+            # A parcel is its fulfillment id within its channel: hosts that serve
+            # several Saleor installations (the App) name their channels apart,
+            # and fulfillment ids repeat across installations.
             models.UniqueConstraint(
-                fields=["fulfillment_id"],
+                fields=["fulfillment_id", "channel"],
                 condition=Q(fulfillment_id__isnull=False) & ~Q(status="superseded"),
                 name="delivery_otp_one_current_code_per_parcel",
             ),

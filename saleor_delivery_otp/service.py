@@ -446,20 +446,26 @@ def issue_for_parcel(
                 expires_at=expires_at,
             )
     except IntegrityError:
-        existing = _current().get(fulfillment_id=parcel_id)
+        existing = _current().get(fulfillment_id=parcel_id, channel=channel)
         return IssueResult(existing, created=False)
     return IssueResult(record, created=True)
 
 
-def record_tracking(fulfillment_id: object, tracking_number: str) -> int:
-    """Remember the parcel's tracking number so couriers can verify by it."""
+def record_tracking(
+    fulfillment_id: object, tracking_number: str, *, channel: str | None = None
+) -> int:
+    """Remember the parcel's tracking number so couriers can verify by it.
+    ``channel``: the parcel's (None: a host with a single installation)."""
     parcel_id = _positive_int(fulfillment_id, "fulfillment_id")
     tracking = _text(
         tracking_number, "tracking_number", MAX_TRACKING_CHARS, required=False
     )
     now = timezone.now()
+    parcel = _current().filter(fulfillment_id=parcel_id)
+    if channel is not None:
+        parcel = parcel.filter(channel=channel)
     with transaction.atomic():
-        records = list(_current().select_for_update().filter(fulfillment_id=parcel_id))
+        records = list(parcel.select_for_update())
         for record in records:
             if record.tracking_number == tracking:
                 continue

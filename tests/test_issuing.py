@@ -5,6 +5,7 @@ import uuid
 import pytest
 
 from saleor_delivery_otp import service
+from saleor_delivery_otp.audit import Actor, ActorKind
 from saleor_delivery_otp.codes import Keyring
 from saleor_delivery_otp.exceptions import InvalidInput
 from saleor_delivery_otp.models import CodeEvent, CodeScope, CodeStatus, DeliveryCode
@@ -144,3 +145,33 @@ def test_a_later_parcel_keeps_the_mailbox_pin_when_its_channel_changed_keys(
     assert second.key_id != first.key_id
     assert second.recipient_digest == channel.recipient_digest("anna@example.com")
     assert service.is_pinned_to(second, "anna@example.com", channel)
+
+
+def test_the_same_fulfillment_id_in_two_channels_is_two_parcels(limits):
+    """A host serving several Saleor installations (the App) names their channels
+    apart; fulfillment ids repeat across installations. Each parcel keeps its own
+    code, its repeat answers with its own, and a tracking number or a verify in
+    one channel never touches the other's."""
+    shop_a, shop_b = uuid.uuid4(), uuid.uuid4()
+    in_a = service.issue_for_parcel(shop_a, 42, channel="a:eu", limits=limits)
+    in_b = service.issue_for_parcel(shop_b, 42, channel="b:eu", limits=limits)
+    again_b = service.issue_for_parcel(shop_b, 42, channel="b:eu", limits=limits)
+
+    assert in_a.created and in_b.created and not again_b.created
+    assert in_a.record.pk != in_b.record.pk
+    assert again_b.record.pk == in_b.record.pk
+
+    assert service.record_tracking(42, "TRK-B", channel="b:eu") == 1
+    in_a.record.refresh_from_db()
+    assert in_a.record.tracking_number == ""
+
+    result = service.verify(
+        service.Lookup(fulfillment_id=42),
+        service.open_code(in_b.record),
+        Actor(ActorKind.APP, "17"),
+        channels=("a:eu",),
+        limits=limits,
+    )
+    assert not result.accepted
+    in_b.record.refresh_from_db()
+    assert in_b.record.status == CodeStatus.ACTIVE
