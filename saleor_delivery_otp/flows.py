@@ -169,7 +169,7 @@ def tracking_updated(
         .first()
     )
     if status is not None:
-        host.set_parcel_status(parcel.id, status)
+        host.set_parcel_status(parcel.id, status, channel=parcel.channel_slug)
     return status
 
 
@@ -177,13 +177,15 @@ def parcel_canceled(host: Host, parcel: ParcelData, settings: ChannelSettings) -
     if service.revoke(
         parcel.order_id, fulfillment_id=parcel.id, reason=REASON_PARCEL_CANCELED
     ):
-        host.set_parcel_status(parcel.id, CodeStatus.REVOKED)
+        channel = parcel.channel_slug
+        host.set_parcel_status(parcel.id, CodeStatus.REVOKED, channel=channel)
         host.write_timeline(
             parcel.order_id,
-            f"Delivery code of parcel {host.parcel_label(parcel.id)} revoked: "
-            f"{REASON_PARCEL_CANCELED}.",
+            f"Delivery code of parcel {host.parcel_label(parcel.id, channel=channel)} "
+            f"revoked: {REASON_PARCEL_CANCELED}.",
             event=EventType.REVOKED,
             actor=None,
+            channel=channel,
         )
 
 
@@ -198,12 +200,15 @@ def _order_closed(reason: str) -> Callable[[Host, OrderData, ChannelSettings], N
             .distinct()
         ):
             if fulfillment_id is not None:
-                host.set_parcel_status(fulfillment_id, CodeStatus.REVOKED)
+                host.set_parcel_status(
+                    fulfillment_id, CodeStatus.REVOKED, channel=order.channel_slug
+                )
         host.write_timeline(
             order.id,
             f"Delivery codes revoked: {reason}.",
             event=EventType.REVOKED,
             actor=None,
+            channel=order.channel_slug,
         )
 
     close.__name__ = close.__qualname__ = f"order_closed_{reason.replace(' ', '_')}"
@@ -487,16 +492,19 @@ def code_follow_up_task(
                 limits = settings.limits if settings else CodeLimits.from_settings()
                 _announce_once(record.pk, limits)
                 record.refresh_from_db()
+            channel = record.channel
             if record.fulfillment_id is not None:
-                host.set_parcel_status(record.fulfillment_id, record.status)
+                host.set_parcel_status(
+                    record.fulfillment_id, record.status, channel=channel
+                )
             if event:
+                label = host.parcel_label(record.fulfillment_id, channel=channel)
                 host.write_timeline(
                     record.order_id,
-                    timeline_message(
-                        event, record, parcel=host.parcel_label(record.fulfillment_id)
-                    ),
+                    timeline_message(event, record, parcel=label),
                     event=event,
                     actor=None,
+                    channel=channel,
                 )
     except Exception as exc:
         _log_failure(
@@ -525,30 +533,45 @@ def timeline_message(event: str, record: DeliveryCode, *, parcel: str = "") -> s
 # --- the API's actions ---------------------------------------------------------------
 
 
-def queue_timeline(order_id: uuid.UUID, message: str, requestor: Requestor) -> None:
+def queue_timeline(
+    order_id: uuid.UUID, message: str, requestor: Requestor, *, channel: str
+) -> None:
     """An API action's timeline entry, written after commit by a worker (for hosts
     whose writes are slow: the courier's verify is a hot path)."""
     actor = requestor.actor
     _enqueue(
-        api_timeline_task, str(order_id), message, str(actor.kind), actor.identifier
+        api_timeline_task,
+        str(order_id),
+        message,
+        str(actor.kind),
+        actor.identifier,
+        channel,
     )
 
 
 @shared_task(name="saleor_delivery_otp.api_timeline", **TASK_OPTIONS)
 def api_timeline_task(
-    self: Any, order_id: str, message: str, actor_kind: str, actor_id: str
+    self: Any,
+    order_id: str,
+    message: str,
+    actor_kind: str,
+    actor_id: str,
+    channel: str = "",
 ) -> bool:
     """Write an API action on the order's timeline and bring each parcel's status
-    up to date. The message never holds a code."""
+    up to date. The message never holds a code. (A task queued by a version before
+    ``channel`` existed finds it on the order's codes.)"""
     host = get_host()
     try:
         with host.db_access():
+            channel = channel or _channel_of(order_id)
             kind = ActorKind(actor_kind) if actor_kind in set(ActorKind) else None
             host.write_timeline(
                 order_id,
                 message,
                 event=API_EVENT,
                 actor=Actor(kind, actor_id) if kind is not None else None,
+                channel=channel,
             )
             sync_parcel_statuses(host, order_id)
     except Exception as exc:
@@ -562,16 +585,25 @@ def api_timeline_task(
     return True
 
 
+def _channel_of(order_id: uuid.UUID | str) -> str:
+    channel = (
+        DeliveryCode.objects.for_order(order_id)
+        .values_list("channel", flat=True)
+        .first()
+    )
+    return channel or ""
+
+
 def sync_parcel_statuses(host: Host, order_id: uuid.UUID | str) -> None:
     """Show each parcel code's status on its parcel."""
-    for fulfillment_id, status in (
+    for fulfillment_id, status, channel in (
         DeliveryCode.objects.current()
         .for_order(order_id)
         .filter(fulfillment_id__isnull=False)
-        .values_list("fulfillment_id", "status")
+        .values_list("fulfillment_id", "status", "channel")
     ):
         if fulfillment_id is not None:
-            host.set_parcel_status(fulfillment_id, status)
+            host.set_parcel_status(fulfillment_id, status, channel=channel)
 
 
 def verified(host: Host, requestor: Requestor, result: service.VerifyResult) -> None:
@@ -590,7 +622,7 @@ def verified(host: Host, requestor: Requestor, result: service.VerifyResult) -> 
         )
     else:
         return
-    host.timeline(record.order_id, note, requestor)
+    host.timeline(record.order_id, note, requestor, channel=record.channel)
 
 
 def resend(
@@ -634,6 +666,7 @@ def doorstep_resend(
         f"{requestor.name or requestor.actor} asked at the door for the delivery "
         f"code of parcel {parcel} to be e-mailed to the customer again.",
         requestor,
+        channel=record.channel,
     )
 
 
@@ -658,6 +691,7 @@ def regenerate(
         new.order_id,
         "Delivery code replaced by a new one, e-mailed to the customer.",
         requestor,
+        channel=new.channel,
     )
     return new
 
@@ -677,6 +711,7 @@ def unlock(
         unlocked.order_id,
         f"Delivery code unlocked: {str(reason).strip()}",
         requestor,
+        channel=unlocked.channel,
     )
     return unlocked
 
@@ -691,5 +726,6 @@ def handover_without_code(
         done.order_id,
         f"Parcel handed over without delivery code: {done.status_reason}",
         requestor,
+        channel=done.channel,
     )
     return done

@@ -200,7 +200,9 @@ class Host(Protocol):
     def issuing_keyring(self, channel: str) -> Keyring:
         """The keys a channel issues new codes with (its newest first)."""
 
-    def timeline(self, order_id: UUID, message: str, requestor: Requestor) -> None:
+    def timeline(
+        self, order_id: UUID, message: str, requestor: Requestor, *, channel: str
+    ) -> None:
         """Record an API action on the order's timeline, now or queued
         (:func:`saleor_delivery_otp.flows.queue_timeline`). Never pass a code."""
 
@@ -210,18 +212,27 @@ class Host(Protocol):
 
     def load_parcel(self, parcel_id: str) -> ParcelData | None: ...
 
-    # Write-backs, from the flows' Celery tasks. Never a code.
+    # Write-backs, from the flows' Celery tasks. Never a code. ``channel`` is the
+    # order's or parcel's, as on its codes: a host serving several Saleor
+    # installations finds the installation by it (a parcel is its id within its
+    # channel).
 
     def write_timeline(
-        self, order_id: UUID | str, message: str, *, event: str, actor: Actor | None
+        self,
+        order_id: UUID | str,
+        message: str,
+        *,
+        event: str,
+        actor: Actor | None,
+        channel: str,
     ) -> None:
         """Write one entry on the order's timeline, by ``actor`` (None: the
         project itself)."""
 
-    def set_parcel_status(self, parcel_id: int, status: str) -> None:
+    def set_parcel_status(self, parcel_id: int, status: str, *, channel: str) -> None:
         """Show the parcel code's status to storefronts and apps."""
 
-    def parcel_label(self, parcel_id: int | None) -> str:
+    def parcel_label(self, parcel_id: int | None, *, channel: str) -> str:
         """How staff name a parcel (Saleor: ``#<order number>-<n>``)."""
 
     # The e-mail layer's questions.

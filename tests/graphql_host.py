@@ -95,7 +95,7 @@ class MemoryHost:
     def issuing_keyring(self, channel):
         return Keyring.from_settings()
 
-    def timeline(self, order_id, message, requestor):
+    def timeline(self, order_id, message, requestor, *, channel):
         self.notes.append((order_id, message, str(requestor.actor)))
 
     def add_order(self, *, channel="eu", user_id="7", email="anna@example.com"):

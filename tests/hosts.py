@@ -121,7 +121,8 @@ def _context(
 
 # What the flows wrote back through the host, for tests that look (module state,
 # so an in-process Celery worker writes here too).
-TIMELINE: list[tuple[str, str, str]] = []  # (order id, event, message)
+# (order id, channel, event, message)
+TIMELINE: list[tuple[str, str, str, str]] = []
 STATUSES: dict[int, str] = {}
 
 
@@ -148,8 +149,10 @@ class StandInHost:
     def issuing_keyring(self, channel: str) -> Keyring:
         return Keyring.from_settings()
 
-    def timeline(self, order_id: uuid.UUID, message: str, requestor: Requestor) -> None:
-        TIMELINE.append((str(order_id), "api", message))
+    def timeline(
+        self, order_id: uuid.UUID, message: str, requestor: Requestor, *, channel: str
+    ) -> None:
+        TIMELINE.append((str(order_id), channel, "api", message))
 
     def load_order(self, order_id: str) -> OrderData | None:
         return None
@@ -158,14 +161,20 @@ class StandInHost:
         return None
 
     def write_timeline(
-        self, order_id: Any, message: str, *, event: str, actor: Actor | None
+        self,
+        order_id: Any,
+        message: str,
+        *,
+        event: str,
+        actor: Actor | None,
+        channel: str,
     ) -> None:
-        TIMELINE.append((str(order_id), event, message))
+        TIMELINE.append((str(order_id), channel, event, message))
 
-    def set_parcel_status(self, parcel_id: int, status: str) -> None:
+    def set_parcel_status(self, parcel_id: int, status: str, *, channel: str) -> None:
         STATUSES[parcel_id] = status
 
-    def parcel_label(self, parcel_id: int | None) -> str:
+    def parcel_label(self, parcel_id: int | None, *, channel: str) -> str:
         return f"#{parcel_id}" if parcel_id is not None else ""
 
     def email_context(self, record: Any) -> EmailContext:
@@ -341,8 +350,12 @@ class MemoryShopHost:
     def issuing_keyring(self, channel: str) -> Keyring:
         return Keyring.from_settings()
 
-    def timeline(self, order_id: uuid.UUID, message: str, requestor: Requestor) -> None:
-        self.write_timeline(order_id, message, event=flows.API_EVENT, actor=None)
+    def timeline(
+        self, order_id: uuid.UUID, message: str, requestor: Requestor, *, channel: str
+    ) -> None:
+        self.write_timeline(
+            order_id, message, event=flows.API_EVENT, actor=None, channel=channel
+        )
 
     # --- the events' questions ----------------------------------------------------
 
@@ -388,18 +401,24 @@ class MemoryShopHost:
     # --- write-backs --------------------------------------------------------------
 
     def write_timeline(
-        self, order_id: Any, message: str, *, event: str, actor: Actor | None
+        self,
+        order_id: Any,
+        message: str,
+        *,
+        event: str,
+        actor: Actor | None,
+        channel: str,
     ) -> None:
         order = self.orders.get(uuid.UUID(str(order_id)))
         if order is not None:
             order.timeline.append(message)
 
-    def set_parcel_status(self, parcel_id: int, status: str) -> None:
+    def set_parcel_status(self, parcel_id: int, status: str, *, channel: str) -> None:
         parcel = self.parcel(parcel_id)
         if parcel is not None:
             parcel.shown_status = status
 
-    def parcel_label(self, parcel_id: int | None) -> str:
+    def parcel_label(self, parcel_id: int | None, *, channel: str) -> str:
         parcel = self.parcel(parcel_id) if parcel_id is not None else None
         if parcel is None:
             return ""

@@ -270,3 +270,33 @@ def test_regenerate_with_the_broker_down_answers_truthfully(client, parcels, wor
     assert tasks.send_due_emails_task.apply().get() == 1
     assert wait_for(lambda: len(emails_with(parcels.code_of(new))) == 1)
     assert emails_with(parcels.code_of(old)) == []
+
+
+def test_an_api_timeline_task_queued_by_the_previous_version_still_writes(parcels):
+    """Tasks sit in the broker across a deploy: one queued with the four arguments
+    of the previous version finds the order's channel on its codes."""
+    from tests import hosts
+
+    record = parcels.ship()
+    hosts.TIMELINE.clear()
+    hosts.STATUSES.clear()
+
+    ran = flows.api_timeline_task.apply(
+        args=(
+            str(record.order_id),
+            "Delivery code unlocked: customer called.",
+            "staff",
+            "5",
+        )
+    )
+
+    assert ran.successful() and ran.result is True
+    assert [
+        (
+            str(record.order_id),
+            record.channel,
+            flows.API_EVENT,
+            "Delivery code unlocked: customer called.",
+        )
+    ] == hosts.TIMELINE
+    assert {record.fulfillment_id: record.status} == hosts.STATUSES

@@ -293,10 +293,12 @@ class SaleorHost:
         keys = channel_keys(channel)
         return codes._keyring(tuple(keys)) if keys else Keyring.from_settings()
 
-    def timeline(self, order_id: uuid.UUID, message: str, requestor: Requestor) -> None:
+    def timeline(
+        self, order_id: uuid.UUID, message: str, requestor: Requestor, *, channel: str
+    ) -> None:
         """Queued, not written here: the courier's verify is a hot path, and the
         entry and the parcels' status metadata can follow on a worker."""
-        flows.queue_timeline(order_id, message, requestor)
+        flows.queue_timeline(order_id, message, requestor, channel=channel)
 
     # --- the events' questions ---------------------------------------------------
 
@@ -321,6 +323,7 @@ class SaleorHost:
         *,
         event: str,
         actor: Actor | None,
+        channel: str,
     ) -> None:
         """A line in the order's history in the Dashboard ("Notification from
         external service", which the Dashboard renders as the message itself),
@@ -342,10 +345,11 @@ class SaleorHost:
             parameters={"delivery_otp_event": event},
         )
 
-    def set_parcel_status(self, parcel_id: int, status: str) -> None:
+    def set_parcel_status(self, parcel_id: int, status: str, *, channel: str) -> None:
+        # One Saleor: a fulfillment id names one parcel whatever the channel.
         set_parcel_status(parcel_id, status)
 
-    def parcel_label(self, parcel_id: int | None) -> str:
+    def parcel_label(self, parcel_id: int | None, *, channel: str) -> str:
         return parcel_label(parcel_id)
 
     # --- the e-mail layer's questions -------------------------------------------

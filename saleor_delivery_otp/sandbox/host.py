@@ -93,8 +93,12 @@ class SandboxHost:
     def issuing_keyring(self, channel: str) -> Keyring:
         return Keyring.from_settings()
 
-    def timeline(self, order_id: uuid.UUID, message: str, requestor: Requestor) -> None:
-        self.write_timeline(order_id, message, event=flows.API_EVENT, actor=None)
+    def timeline(
+        self, order_id: uuid.UUID, message: str, requestor: Requestor, *, channel: str
+    ) -> None:
+        self.write_timeline(
+            order_id, message, event=flows.API_EVENT, actor=None, channel=channel
+        )
 
     # --- the events' questions and the write-backs --------------------------------
 
@@ -113,6 +117,7 @@ class SandboxHost:
         *,
         event: str,
         actor: Actor | None,
+        channel: str,
     ) -> None:
         order = self.shop.order(uuid.UUID(str(order_id)))
         if order is not None:
@@ -120,14 +125,14 @@ class SandboxHost:
                 order.timeline.append(message)
                 self.shop.save(self.data_dir)
 
-    def set_parcel_status(self, parcel_id: int, status: str) -> None:
+    def set_parcel_status(self, parcel_id: int, status: str, *, channel: str) -> None:
         found = self.shop.parcel(parcel_id)
         if found is not None and found[1].status != status:
             with self._lock:
                 found[1].status = status
                 self.shop.save(self.data_dir)
 
-    def parcel_label(self, parcel_id: int | None) -> str:
+    def parcel_label(self, parcel_id: int | None, *, channel: str) -> str:
         found = self.shop.parcel(parcel_id) if parcel_id is not None else None
         if found is None:
             return ""
