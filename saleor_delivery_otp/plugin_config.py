@@ -46,7 +46,7 @@ from .emails.rendering import (
 from .exceptions import ConfigurationError
 from .limits import MAX_ATTEMPTS_LIMIT, CodeLimits
 from .policy import ParcelRule, Policy
-from .ports import EmailMode
+from .ports import ChannelSettings, EmailMode
 
 logger = logging.getLogger(__name__)
 
@@ -565,6 +565,18 @@ class ChannelConfig:
                 exc,
             )
             return ()
+
+    def settings(self) -> ChannelSettings:
+        """What the flows and the API use of this configuration, whatever host
+        stores it (the plugin's PluginConfiguration rows, the App's own)."""
+        return ChannelSettings(
+            limits=self.limits,
+            verifying_apps=self.app_ids,
+            shop_phone=self.driver_phone,
+            policy=self.policy,
+            email_mode=self.email_mode,
+            keyring=self.keyring(),
+        )
 
     def keyring(self) -> Keyring | None:
         """The channel's own keyring, or None to use the server's keys."""

@@ -24,21 +24,8 @@ from ..plugin_config import (
     legacy_keys_message,
     parse_items,
 )
-from ..ports import ChannelSettings
 
 logger = logging.getLogger(__name__)
-
-
-def settings_of(config: ChannelConfig) -> ChannelSettings:
-    """What the flows and the API use of a channel's configuration."""
-    return ChannelSettings(
-        limits=config.limits,
-        verifying_apps=config.app_ids,
-        shop_phone=config.driver_phone,
-        policy=config.policy,
-        email_mode=config.email_mode,
-        keyring=config.keyring(),
-    )
 
 
 def _config_row(channel_slug: str, *, active_only: bool) -> tuple[Any, str] | None:

@@ -16,7 +16,6 @@ from .. import flows
 from ..plugin_config import ChannelConfig
 from ..ports import EmailMode, OrderData, ParcelData
 from . import readers
-from .configuration import settings_of
 from .host import SaleorHost
 
 NOTIFY_ORDER_CONFIRMATION = "order_confirmation"
@@ -26,7 +25,7 @@ _HANDLED_ATTR = "_delivery_otp_handled"
 
 def run(event: str, obj: Order | Fulfillment, config: ChannelConfig) -> bool:
     """Run the flow of one hook; never raises. Returns whether it succeeded."""
-    settings = settings_of(config)
+    settings = config.settings()
     host = SaleorHost({_channel_slug(obj): config})
     with_categories = bool(settings.policy.category_slugs)
     data: Callable[[], OrderData | ParcelData]
@@ -101,7 +100,7 @@ def run_notify(
     emptied), with the order's code if any."""
     if str(event) != NOTIFY_ORDER_CONFIRMATION:
         return
-    settings = settings_of(config)
+    settings = config.settings()
     if settings.email_mode is not EmailMode.SINGLE:
         return
 

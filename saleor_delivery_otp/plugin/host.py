@@ -49,7 +49,6 @@ from .configuration import (
     channel_config,
     channel_keys,
     parsed_config,
-    settings_of,
 )
 
 if TYPE_CHECKING:
@@ -261,7 +260,7 @@ class SaleorHost:
                     channel,
                     ", ".join(config.app_names),
                 )
-            self._settings[channel] = None if config is None else settings_of(config)
+            self._settings[channel] = None if config is None else config.settings()
         return self._settings[channel]
 
     def active_channels(self) -> list[str]:
