@@ -12,6 +12,7 @@ import hashlib
 import hmac
 import json
 import secrets
+import threading
 import time
 
 import jwt
@@ -400,6 +401,40 @@ def test_random_kids_from_a_stranger_make_one_fetch_per_interval(saleor):
     assert saleor.server.fetches == 3
 
 
+@pytest.fixture
+def redis_caches(settings, saleor):
+    """Two replicas' caches on one Redis, as in production (the tests' own
+    database, a prefix of this test's)."""
+    from django.core.cache.backends.redis import RedisCache
+
+    options = {"KEY_PREFIX": f"appsig-{secrets.token_hex(4)}"}
+    replicas = [RedisCache(settings.REDIS_URL, options) for _ in range(2)]
+    yield replicas
+    # Not clear(): that flushes the whole Redis database.
+    replicas[0].delete_many(list(jwks._cache_keys(saleor.api_url)))
+
+
+def test_replicas_sharing_redis_share_the_keys_and_the_refetch_limit(
+    saleor, redis_caches
+):
+    one, two = redis_caches
+    verify_webhook(BODY, saleor.sign(BODY), saleor.api_url, cache=one, policy=QUICK)
+    verify_webhook(BODY, saleor.sign(BODY), saleor.api_url, cache=two, policy=QUICK)
+    assert saleor.server.fetches == 1
+
+    wait_past(QUICK.refetch_interval)
+    for cache in (one, two, one, two):
+        with refused("unknown-kid"):
+            verify_webhook(
+                BODY,
+                saleor.sign(BODY, key=rsa_key(3)),
+                saleor.api_url,
+                cache=cache,
+                policy=QUICK,
+            )
+    assert saleor.server.fetches == 2
+
+
 def test_cached_keys_are_trusted_no_longer_than_the_ttl(saleor):
     policy = JwksPolicy(ttl=1, refetch_interval=1)
     verify_webhook(BODY, saleor.sign(BODY), saleor.api_url, policy=policy)
@@ -436,12 +471,63 @@ def test_a_failed_refetch_keeps_the_keys_cached_before_it(saleor):
     saleor.server.respond = lambda handler: send(handler, 503, b"down")
     wait_past(QUICK.refetch_interval)
 
-    with refused("jwks-unavailable"):
+    with refused("unknown-kid"):
         verify_webhook(
             BODY, saleor.sign(BODY, key=rsa_key(3)), saleor.api_url, policy=QUICK
         )
     verify_webhook(BODY, saleor.sign(BODY), saleor.api_url, policy=QUICK)
     assert saleor.server.fetches == 2
+
+
+def test_while_saleor_is_unreachable_its_keys_last_one_interval_past_the_ttl(saleor):
+    policy = JwksPolicy(ttl=1, refetch_interval=1)
+    verify_webhook(BODY, saleor.sign(BODY), saleor.api_url, policy=policy)
+    saleor.server.respond = lambda handler: send(handler, 503, b"down")
+
+    wait_past(policy.ttl)
+    # Stale: the refresh fails, the keys still serve.
+    verify_webhook(BODY, saleor.sign(BODY), saleor.api_url, policy=policy)
+    assert saleor.server.fetches == 2
+    wait_past(policy.refetch_interval)
+
+    with refused("jwks-unavailable"):
+        verify_webhook(BODY, saleor.sign(BODY), saleor.api_url, policy=policy)
+    assert saleor.server.fetches == 3
+
+
+def test_concurrent_deliveries_on_a_cold_cache_make_one_fetch(saleor):
+    document = json.dumps({"keys": [saleor_jwk(saleor.key)]}).encode()
+
+    def slow(handler):
+        time.sleep(0.3)
+        send(handler, 200, document, "application/json")
+
+    saleor.server.respond = slow
+    signature = saleor.sign(BODY)
+    results: list[str] = []
+    start = threading.Barrier(20)
+
+    def deliver():
+        start.wait()
+        try:
+            verify_webhook(BODY, signature, saleor.api_url)
+            results.append("read")
+        except SignatureInvalid as exc:
+            results.append(exc.reason)
+
+    threads = [threading.Thread(target=deliver) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert saleor.server.fetches == 1
+    # The one that fetched reads it; the others were refused without waiting
+    # (Saleor retries), and the next delivery is read from the cache.
+    assert results.count("read") >= 1
+    assert set(results) <= {"read", "jwks-unavailable"}
+    verify_webhook(BODY, signature, saleor.api_url)
+    assert saleor.server.fetches == 1
 
 
 def test_a_closed_port_refuses(saleor):
@@ -540,11 +626,14 @@ def test_unusable_keys_beside_the_installations_key_are_skipped(saleor):
 
 
 def test_a_large_jwks_without_a_length_is_cut_off(saleor):
+    # A valid key set: only its size is wrong.
+    document = {"keys": [saleor_jwk(saleor.key)], "pad": "x" * 200_000}
+
     def stream(handler):
         handler.send_response(200)
         handler.send_header("Content-Type", "application/json")
         handler.end_headers()  # HTTP/1.0, no length: read until the server closes
-        handler.wfile.write(b'{"keys": [], "pad": "' + b"x" * 200_000 + b'"}')
+        handler.wfile.write(json.dumps(document).encode())
 
     saleor.server.respond = stream
     with refused("jwks-unavailable"):

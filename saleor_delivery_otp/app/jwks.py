@@ -15,6 +15,10 @@ sends rests on these keys, so:
   time, keyed by a digest of the API URL; an unknown ``kid`` refetches once, and
   at most one fetch per installation happens per ``refetch_interval``, so a
   stranger sending random kids cannot make the App hammer Saleor.
+
+On a cold cache, callers that arrive while another one fetches are refused (the
+fetch is not waited for); Saleor retries its deliveries. Past ``ttl`` the keys
+are refreshed while still in use, so this happens only after an idle spell.
 """
 
 from __future__ import annotations
@@ -247,8 +251,7 @@ def _fetch(
     saleor_api_url: str, cache: BaseCache, policy: JwksPolicy
 ) -> dict[str, dict[str, Any]] | None:
     """Fetch and cache the keys, unless a fetch for this installation happened in
-    the last ``refetch_interval`` (on any replica): then None. A failed fetch
-    keeps the keys cached before it."""
+    the last ``refetch_interval`` (on any replica): then None."""
     keys_key, fetched_key = _cache_keys(saleor_api_url)
     # add() is atomic: of concurrent callers, one fetches.
     if not cache.add(fetched_key, time.time(), timeout=policy.refetch_interval):
@@ -262,7 +265,10 @@ def _fetch(
     except JwksUnavailable as exc:
         logger.warning("JWKS of %s refused: %s", saleor_api_url, exc)
         raise
-    cache.set(keys_key, keys, timeout=policy.ttl)
+    # Kept past ttl by one interval: while one caller refreshes stale keys, the
+    # others (blocked by the marker) still verify with them.
+    entry = {"keys": keys, "at": time.time()}
+    cache.set(keys_key, entry, timeout=policy.ttl + policy.refetch_interval)
     return keys
 
 
@@ -275,26 +281,38 @@ def signing_key(
 ) -> rsa.RSAPublicKey:
     """The installation's public key named ``kid``.
 
-    From the cache; on a miss (no keys cached, or an unknown kid) one fetch, if
-    none happened in the last ``refetch_interval``. Raises ``UnknownKeyId`` when
-    the kid is not the installation's, ``JwksUnavailable`` when its keys cannot be
-    had, ``UntrustedApiUrl`` for a URL that is not a Saleor API URL.
+    From the cache while fresh (``ttl``); keys older than that, or an unknown
+    kid, cost one fetch, if none happened in the last ``refetch_interval``. A key
+    Saleor removed is trusted at most ``ttl + refetch_interval`` after the fetch
+    that last listed it, whether the refresh succeeds or not.
+
+    Raises ``UnknownKeyId`` when the kid is not the installation's,
+    ``JwksUnavailable`` when no keys can be had, ``UntrustedApiUrl`` for a URL
+    that is not a Saleor API URL.
     """
     cache = cache if cache is not None else default_cache
     jwks_url(saleor_api_url, policy=policy)  # refuse a bad URL before any look-up
     if not isinstance(kid, str) or not kid or len(kid) > MAX_KID_CHARS:
         raise UnknownKeyId("no usable kid")
     keys_key, _ = _cache_keys(saleor_api_url)
-    keys = cache.get(keys_key)
-    if keys is None or kid not in keys:
-        fetched = _fetch(saleor_api_url, cache, policy)
-        if fetched is None:
-            # Another caller fetched recently: what it stored is all there is.
-            keys = cache.get(keys_key)
+    entry = cache.get(keys_key)
+    keys: dict[str, dict[str, Any]] | None = entry["keys"] if entry else None
+    fresh = entry is not None and time.time() - entry["at"] < policy.ttl
+    if keys is None or not fresh or kid not in keys:
+        try:
+            fetched = _fetch(saleor_api_url, cache, policy)
+        except JwksUnavailable:
             if keys is None:
-                raise JwksUnavailable("no keys cached and a fetch was recent")
-        else:
+                raise
+            fetched = None  # Saleor unreachable: the keys we have, within bounds
+        if fetched is not None:
             keys = fetched
+        elif keys is None:
+            # Another caller is fetching or just failed to: what it stored, if any.
+            entry = cache.get(keys_key)
+            if entry is None:
+                raise JwksUnavailable("no keys cached and a fetch was recent")
+            keys = entry["keys"]
     if kid not in keys:
         raise UnknownKeyId("kid not in the installation's JWKS")
     return cast(rsa.RSAPublicKey, RSAAlgorithm.from_jwk(keys[kid]))
