@@ -15,13 +15,14 @@ from collections.abc import Iterator
 
 import pytest
 from cryptography.fernet import Fernet
+from django.core.checks import run_checks
 from django.db import connection
 from django.test import Client
 from django.urls import resolve
 from django.utils import timezone
 
 from saleor_delivery_otp import __version__
-from saleor_delivery_otp.app import manifest, saleor_api, tokens
+from saleor_delivery_otp.app import checks, manifest, saleor_api, tokens
 from saleor_delivery_otp.app.models import Installation
 from saleor_delivery_otp.app.saleor_api import InvalidAPIURL, normalize_api_url
 from saleor_delivery_otp.app.views import register_view
@@ -694,3 +695,61 @@ def test_without_a_usable_app_url_the_manifest_is_not_served(
 
 def test_the_manifest_takes_only_get(client):
     assert client.post("/api/manifest").status_code == 405
+
+
+# --- the system checks --------------------------------------------------------------
+
+
+def _ids(messages) -> set[str]:
+    return {message.id for message in messages}
+
+
+def test_the_settings_checks_pass_with_usable_settings():
+    assert checks.check_token_keys() == []
+    assert checks.check_app_url() == []
+    assert checks.check_allowed_saleor_urls() == []
+
+
+@pytest.mark.parametrize(
+    "keys", [[], None, ["not-a-fernet-key"], [NEW_KEY, "short"], "a,b"]
+)
+def test_e001_unusable_token_keys(settings, keys):
+    settings.DELIVERY_OTP_APP_TOKEN_KEYS = keys
+
+    found = checks.check_token_keys()
+
+    assert _ids(found) == {"delivery_otp_app.E001"}
+    assert all(NEW_KEY not in message.msg for message in found)
+
+
+@pytest.mark.parametrize("app_url", [None, "otp.example.com", "http://otp.example.com"])
+def test_e002_unusable_app_url(settings, app_url):
+    settings.DELIVERY_OTP_APP_URL = app_url
+
+    assert _ids(checks.check_app_url()) == {"delivery_otp_app.E002"}
+
+
+def test_e003_an_allow_list_entry_that_is_no_api_url(settings):
+    settings.DELIVERY_OTP_APP_ALLOWED_SALEOR_URLS = [
+        "https://shop.example.com/graphql/",
+        "http://shop.example.com/graphql/",
+    ]
+
+    assert _ids(checks.check_allowed_saleor_urls()) == {"delivery_otp_app.E003"}
+
+
+def test_w001_an_empty_allow_list(settings):
+    settings.DELIVERY_OTP_APP_ALLOWED_SALEOR_URLS = []
+
+    assert _ids(checks.check_allowed_saleor_urls()) == {"delivery_otp_app.W001"}
+
+
+def test_the_settings_checks_are_registered(settings):
+    ours = {"delivery_otp_app.E001", "delivery_otp_app.E002", "delivery_otp_app.W001"}
+    assert not ours & _ids(run_checks())
+
+    settings.DELIVERY_OTP_APP_TOKEN_KEYS = []
+    settings.DELIVERY_OTP_APP_URL = None
+    settings.DELIVERY_OTP_APP_ALLOWED_SALEOR_URLS = []
+
+    assert ours <= _ids(run_checks())
