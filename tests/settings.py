@@ -13,6 +13,7 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.auth",
     "saleor_delivery_otp",
+    "saleor_delivery_otp.app",
 ]
 DATABASES = {
     "default": {
@@ -41,6 +42,12 @@ DELIVERY_OTP_KEYS = [
     "test-key-0123456789abcdef0123456789abcdef",
 ]
 DELIVERY_OTP_HOST = "tests.hosts.StandInHost"
+
+# The Saleor App (host 3). Tests that register against their fake Saleor allow
+# its URL with the settings fixture.
+DELIVERY_OTP_APP_URL = "https://otp.example.com"
+DELIVERY_OTP_APP_TOKEN_KEYS = ["9PuQJ4wFzY27naU41I1Xu3h7O1BQTmyuLml48aVu-XA="]
+DELIVERY_OTP_APP_ALLOWED_SALEOR_URLS = ["https://shop.example.com/graphql/"]
 
 LOGGING = {
     "version": 1,
