@@ -64,6 +64,7 @@ setup(
         # The Saleor App (host 3): JWS webhook signatures and Saleor's JWTs.
         "app": [
             "PyJWT>=2.13.0,<3",
+            "requests>=2.34.2,<3",
         ],
         "lint": [
             "ruff>=0.12.12,<0.13",
