@@ -656,6 +656,20 @@ def key_set_keys(name: str) -> tuple[str, ...]:
     return keys
 
 
+def reading_keyring() -> Keyring:
+    """Every key a code of this shop may be under: ``DELIVERY_OTP_KEYS`` (its first
+    one current), then every key of every set, whichever channel names it now.
+    Derived once per set of keys (``codes._keyring``), not once per call."""
+    server = [key.secret for key in Keyring.from_settings()._keys.values()]
+    return codes._keyring(tuple(dict.fromkeys([*server, *all_key_set_keys()])))
+
+
+def issuing_keyring(keys: tuple[str, ...]) -> Keyring:
+    """The keyring a channel issues new codes with: its key set (newest first), or
+    ``DELIVERY_OTP_KEYS`` for ()."""
+    return codes._keyring(keys) if keys else Keyring.from_settings()
+
+
 def all_key_set_keys() -> tuple[str, ...]:
     """Every key of every usable set of ``DELIVERY_OTP_CHANNEL_KEYS``: codes
     issued under a set verify and display while the set is configured, whichever

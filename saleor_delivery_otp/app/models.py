@@ -3,9 +3,17 @@ and its App token, sealed (:mod:`saleor_delivery_otp.app.tokens`)."""
 
 from __future__ import annotations
 
+import uuid
+
 from django.db import models
 
 from . import tokens
+
+# A channel as the engine names it (DeliveryCode.channel, driver keys, the API):
+# "<installation>/<slug>". Saleor installations share the App's database, and
+# their channel slugs and fulfillment ids repeat: the engine tells them apart by
+# channel (docs/architecture.md, "parcel").
+CHANNEL_SEPARATOR = "/"
 
 
 class InstallationQuerySet(models.QuerySet["Installation"]):
@@ -38,10 +46,37 @@ class Installation(models.Model):
     # Saleor installs the App again.
     deleted_at = models.DateTimeField(null=True, blank=True)
 
+    # The installation's name in URLs (its GraphQL API route) and in the engine's
+    # channel names: stable across re-installations, never the database id.
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+
     objects = InstallationQuerySet.as_manager()
 
     def __str__(self) -> str:
         return self.saleor_api_url
+
+    def channel(self, slug: str) -> str:
+        """The engine's name of this installation's channel ``slug``."""
+        return f"{self.public_id}{CHANNEL_SEPARATOR}{slug}"
+
+    @staticmethod
+    def split_channel(channel: str) -> tuple[str, str]:
+        """``(public id, slug)`` of an engine channel name; ValueError if it is
+        not one of the App's."""
+        public_id, separator, slug = channel.partition(CHANNEL_SEPARATOR)
+        if not separator or not slug:
+            raise ValueError("not an App channel")
+        return str(uuid.UUID(public_id)), slug
+
+    @classmethod
+    def of_channel(cls, channel: str) -> tuple[Installation, str] | None:
+        """The active installation and the Saleor slug of an engine channel."""
+        try:
+            public_id, slug = cls.split_channel(channel)
+        except ValueError:
+            return None
+        found = cls.objects.active().filter(public_id=public_id).first()
+        return (found, slug) if found is not None else None
 
     def token(self) -> str:
         """The App token in clear, for a request to Saleor; never log or store it.
@@ -58,3 +93,31 @@ class Installation(models.Model):
         was prepended, before the old one is dropped."""
         self.sealed_token = tokens.reseal(self.sealed_token)
         self.save(update_fields=["sealed_token", "updated_at"])
+
+
+class ChannelConfiguration(models.Model):
+    """One channel's delivery-code configuration in one installation: the same
+    form as the plugin's Dashboard configuration
+    (:mod:`saleor_delivery_otp.plugin_config`), stored as Saleor stores a
+    plugin's (``[{"name": ..., "value": ...}]``)."""
+
+    installation = models.ForeignKey(
+        Installation, on_delete=models.CASCADE, related_name="channels"
+    )
+    # Saleor's channel slug and currency, as the configuration page saw them.
+    slug = models.CharField(max_length=255)
+    currency = models.CharField(max_length=3)
+    active = models.BooleanField(default=False)
+    items = models.JSONField(default=list)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["installation", "slug"],
+                name="delivery_otp_app_one_configuration_per_channel",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.installation} {self.slug}"

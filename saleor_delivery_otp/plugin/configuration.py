@@ -18,7 +18,6 @@ from .. import constants as c
 from ..exceptions import ConfigurationError
 from ..plugin_config import (
     ChannelConfig,
-    all_key_set_keys,
     app_pk,
     legacy_keys,
     legacy_keys_message,
@@ -117,13 +116,6 @@ def config_for_emails(channel_slug: str, currency: str) -> ChannelConfig:
         return parse_items(row[0] if row else None, currency=currency or "XXX")
     except ConfigurationError:
         return parse_items(None, currency=currency or "XXX")
-
-
-def all_channel_keys() -> tuple[str, ...]:
-    """Every key of every set of DELIVERY_OTP_CHANNEL_KEYS, whether a channel
-    names it now or not (codes issued under a key must verify and display until
-    they expire). From the settings: no query."""
-    return all_key_set_keys()
 
 
 def resolve_apps(entries: Iterable[str]) -> tuple[list[str], list[str]]:

@@ -28,8 +28,8 @@ from saleor.permission.enums import OrderPermissions
 from saleor.plugins.manager import get_plugins_manager
 from saleor.plugins.models import PluginConfiguration
 
-from .. import codes, flows
 from .. import constants as c
+from .. import flows, plugin_config
 from ..audit import Actor, ActorKind
 from ..codes import Keyring
 from ..conf import settings as otp_settings
@@ -45,7 +45,6 @@ from ..ports import (
 )
 from . import mail, readers
 from .configuration import (
-    all_channel_keys,
     channel_config,
     channel_keys,
     parsed_config,
@@ -279,18 +278,11 @@ class SaleorHost:
 
     def keyring(self) -> Keyring:
         if self._keyring is None:
-            # The settings' keys, newest (current) first, then every key set's.
-            server = [key.secret for key in Keyring.from_settings()._keys.values()]
-            # Derived once per set of keys (codes._keyring), not once per request:
-            # the key sets come from the settings, so the set rarely changes.
-            self._keyring = codes._keyring(
-                tuple(dict.fromkeys([*server, *all_channel_keys()]))
-            )
+            self._keyring = plugin_config.reading_keyring()
         return self._keyring
 
     def issuing_keyring(self, channel: str) -> Keyring:
-        keys = channel_keys(channel)
-        return codes._keyring(tuple(keys)) if keys else Keyring.from_settings()
+        return plugin_config.issuing_keyring(channel_keys(channel))
 
     def timeline(
         self, order_id: uuid.UUID, message: str, requestor: Requestor, *, channel: str
