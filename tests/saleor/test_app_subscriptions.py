@@ -21,10 +21,18 @@ from graphql.language.visitor import TypeInfoVisitor, Visitor, visit
 from graphql.utils.type_info import TypeInfo
 from saleor.app.manifest_validations import _clean_webhooks
 from saleor.graphql.api import schema
+from saleor.graphql.core.enums import LanguageCodeEnum
+from saleor.graphql.order.enums import (
+    FulfillmentStatusEnum,
+    OrderOriginEnum,
+    OrderStatusEnum,
+)
 from saleor.graphql.webhook.enums import WebhookEventTypeAsyncEnum
 from saleor.graphql.webhook.subscription_query import SubscriptionQuery
 from saleor.graphql.webhook.subscription_types import WEBHOOK_TYPES_MAP
+from saleor.order import FulfillmentStatus, OrderOrigin, OrderStatus
 
+from saleor_delivery_otp.app import payloads
 from saleor_delivery_otp.app.subscriptions import EVENT_TYPENAMES, WEBHOOKS
 
 # Every field any query reads, by the GraphQL type it is read on.
@@ -172,3 +180,17 @@ def test_the_query_reads_nothing_more_and_nothing_deprecated(webhook):
 def test_the_allowlist_holds_no_other_personal_data():
     assert ALLOWED_FIELDS["User"] == {"id", "email", "firstName"}
     assert ALLOWED_FIELDS["Address"] == {"firstName"}
+
+
+def test_the_readers_know_saleors_enums():
+    """The enum names the readers act on are Saleor's, for the values the
+    plugin's readers compare with."""
+    assert OrderStatusEnum._meta.enum[payloads.DRAFT].value == OrderStatus.DRAFT
+    assert OrderOriginEnum._meta.enum[payloads.DRAFT].value == OrderOrigin.DRAFT
+    assert (
+        FulfillmentStatusEnum._meta.enum[payloads.FULFILLED].value
+        == FulfillmentStatus.FULFILLED
+    )
+    # The language codes' enum names turn back into Saleor's stored codes.
+    for name, member in LanguageCodeEnum._meta.enum.__members__.items():
+        assert payloads.language_code(name) == member.value
