@@ -52,6 +52,9 @@ PERMISSIONS: Final = ("MANAGE_ORDERS",)
 
 MANIFEST_PATH: Final = "api/manifest"
 REGISTER_PATH: Final = "api/register"
+WEBHOOK_PATH: Final = "api/webhooks"
+# The delivery-code GraphQL API of one installation (storefronts, couriers).
+GRAPHQL_PATH: Final = "api/graphql/<uuid:installation>/"
 # The App's own page in the Dashboard (``appUrl``, Apps > Delivery codes), where
 # Saleor puts an app's configuration since ``configurationUrl`` was deprecated;
 # App Bridge hands it the user's token.
@@ -136,6 +139,16 @@ def _webhook(entry: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def webhook_definitions() -> list[dict[str, Any]]:
-    """The App's webhooks, served in its manifest. Empty until the webhooks'
-    subscription queries land (issue 11): that module returns them here."""
-    return []
+    """The App's webhooks, served in its manifest: every one to the one webhook
+    route, which tells them apart by ``Saleor-Event``."""
+    from .subscriptions import WEBHOOKS
+
+    return [
+        {
+            "name": webhook.name,
+            "asyncEvents": [webhook.event],
+            "query": webhook.query,
+            "targetUrl": absolute_url(WEBHOOK_PATH),
+        }
+        for webhook in WEBHOOKS
+    ]

@@ -121,3 +121,29 @@ class ChannelConfiguration(models.Model):
 
     def __str__(self) -> str:
         return f"{self.installation} {self.slug}"
+
+
+class OrderMail(models.Model):
+    """What the code e-mail says about an order, kept from the webhooks that
+    carried it (Saleor sends it with the order and each parcel): the e-mail task
+    then needs no call to Saleor. Never a code."""
+
+    installation = models.ForeignKey(
+        Installation, on_delete=models.CASCADE, related_name="order_mails"
+    )
+    order_id = models.UUIDField()
+    # {"number", "language", "customer_name", "recipient", "items": [[name, qty]],
+    #  "parcels": {"<fulfillment id>": {"number": n, "items": [[name, qty]]}}}
+    facts = models.JSONField(default=dict)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["installation", "order_id"],
+                name="delivery_otp_app_one_mail_per_order",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.installation} {self.order_id}"

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
+import uuid
 
 from django.core.exceptions import ImproperlyConfigured
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
@@ -99,3 +100,21 @@ def _domain_from(request: HttpRequest, api_url: str) -> str:
         # Only for messages: the API URL's host says the same.
         return api_url.split("/")[2][:MAX_DOMAIN_LENGTH]
     return domain
+
+
+# Bearer tokens, no cookies: a storefront or a courier's server calls it.
+@csrf_exempt
+def graphql_view(request: HttpRequest, installation: uuid.UUID) -> HttpResponse:
+    """The delivery-code API (docs/graphql.md) of one installation: the same
+    schema and errors as the plugin's, its customers' Saleor JWTs and its courier
+    apps' tokens."""
+    from ..graphql.view import handle
+    from .host import AppHost
+    from .models import Installation
+
+    found = Installation.objects.active().filter(public_id=installation).first()
+    if found is None:
+        response = JsonResponse({"errors": [{"message": "Unknown shop."}]}, status=404)
+        response["Cache-Control"] = "no-store"
+        return response
+    return handle(request, host=AppHost(found), channel=None)

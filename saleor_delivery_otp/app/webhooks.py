@@ -1,0 +1,119 @@
+"""Saleor's webhooks, as flows: ``POST /api/webhooks``, one route for every event
+(``Saleor-Event`` names it).
+
+Every delivery is verified before it is read: the installation is the one whose
+API URL Saleor sends in ``Saleor-Api-Url``; the body must carry that
+installation's JWS signature (``Saleor-Signature``, :mod:`.signatures`) and name
+this App of that installation as its recipient, so a body signed by one Saleor
+cannot be replayed to another installation. Anything else gets 401 and changes
+nothing.
+
+Then the payload becomes plain data (:mod:`.payloads`), the channel the engine's
+name for it, and :func:`saleor_delivery_otp.flows.run` does what the plugin's
+hooks do: idempotent (Saleor retries), fast (the e-mail, the timeline note and
+the parcel status follow on Celery). A delivery whose flow failed gets 500, so
+Saleor delivers it again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import replace
+
+from django.http import HttpRequest, JsonResponse
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from .. import flows
+from . import mail, payloads, saleor_api, signatures
+from .host import AppHost, _pk
+from .models import Installation
+
+logger = logging.getLogger(__name__)
+
+# Saleor's payloads for an order with many lines stay well below this.
+MAX_BODY_BYTES = 1024 * 1024
+APP_DELETED = "APP_DELETED"
+# The events whose payload carries what the code e-mail says.
+_MAIL_EVENTS = ("ORDER_CREATED", "FULFILLMENT_CREATED", "FULFILLMENT_APPROVED")
+
+
+def _answer(status: int, code: str) -> JsonResponse:
+    response = JsonResponse({"status": code}, status=status)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _installation(request: HttpRequest) -> Installation | None:
+    try:
+        api_url = saleor_api.normalize_api_url(request.headers.get("Saleor-Api-Url"))
+    except saleor_api.InvalidAPIURL:
+        return None
+    return Installation.objects.active().filter(saleor_api_url=api_url).first()
+
+
+# Saleor posts from its server: no CSRF token, no cookie; the signature is the
+# proof.
+@csrf_exempt
+@require_POST
+def webhook_view(request: HttpRequest) -> JsonResponse:
+    installation = _installation(request)
+    if installation is None:
+        return _answer(401, "unknown-installation")
+    body = request.body
+    if len(body) > MAX_BODY_BYTES:
+        return _answer(413, "too-large")
+    try:
+        signatures.verify_webhook(
+            body, request.headers.get("Saleor-Signature"), installation.saleor_api_url
+        )
+    except signatures.SignatureInvalid as exc:
+        logger.warning(
+            "Delivery-code App: webhook refused for installation %s (%s).",
+            installation.public_id,
+            exc.reason,
+        )
+        return _answer(401, "bad-signature")
+    try:
+        payload = json.loads(body)
+        if payloads.recipient_id(payload) != _pk(installation.saleor_app_id, "App"):
+            return _answer(401, "other-recipient")
+        event = str(request.headers.get("Saleor-Event") or "").upper()
+        if event == APP_DELETED:
+            return _app_deleted(installation, payload)
+        if event not in payloads.READERS:
+            return _answer(200, "ignored")
+        flow_event, data = payloads.read(event, payload)
+        facts = payloads.mail_facts(payload) if event in _MAIL_EVENTS else None
+    except (ValueError, payloads.PayloadError) as exc:
+        logger.warning(
+            "Delivery-code App: webhook of installation %s not understood (%s).",
+            installation.public_id,
+            exc,
+        )
+        return _answer(400, "bad-payload")
+    data = replace(data, channel_slug=installation.channel(data.channel_slug))
+    host = AppHost(installation)
+    settings = host.channel_settings(data.channel_slug)
+    if settings is None:
+        return _answer(200, "off-in-channel")
+    if facts is not None:
+        mail.remember(installation, data, facts, settings)
+    if not flows.run(flow_event, host, data.id, lambda: data, settings):
+        # Saleor delivers it again; the flow is idempotent.
+        return _answer(500, "failed")
+    return _answer(200, "ok")
+
+
+def _app_deleted(installation: Installation, payload: object) -> JsonResponse:
+    """The shop removed the App: the installation is marked deleted (its token
+    no longer works); codes and configuration stay, so that a re-installation
+    on the same Saleor finds them (docs/app.md, Uninstall)."""
+    if payloads.deleted_app_id(payload) != _pk(installation.saleor_app_id, "App"):
+        return _answer(200, "ignored")
+    installation.deleted_at = timezone.now()
+    installation.save(update_fields=["deleted_at", "updated_at"])
+    logger.info("Delivery-code App: installation %s deleted.", installation.public_id)
+    return _answer(200, "deleted")
