@@ -63,7 +63,7 @@ _PRODUCT_FLAG = f'flag: metafield(key: "{c.PRODUCT_FLAG_METADATA_KEY}")'
 
 # What the policy reads of a line, and the e-mail's names of it. ``quantity`` is
 # the order line's; a parcel's quantities are its fulfillment lines'.
-_LINE = f"""
+LINE_FIELDS = f"""
 fragment DeliveryOtpLine on OrderLine {{
   id
   isShippingRequired
@@ -89,7 +89,7 @@ fragment DeliveryOtpLine on OrderLine {{
 """
 
 # The order a code is issued for: who reads it, whether the shop confirms it.
-_ORDER = """
+ORDER_FIELDS = """
 fragment DeliveryOtpOrder on Order {
   id
   number
@@ -104,7 +104,7 @@ fragment DeliveryOtpOrder on Order {
 }
 """
 
-_PARCEL = """
+PARCEL_FIELDS = """
 fragment DeliveryOtpParcel on Fulfillment {
   id
   status
@@ -141,8 +141,8 @@ ORDER_CREATED = _subscription(
         lines { quantity ...DeliveryOtpLine }
       }
 """,
-    _ORDER,
-    _LINE,
+    ORDER_FIELDS,
+    LINE_FIELDS,
 )
 
 
@@ -153,9 +153,9 @@ def _parcel_shipped(operation: str, event_type: str) -> str:
         """      fulfillment { ...DeliveryOtpParcel }
       order { ...DeliveryOtpOrder }
 """,
-        _ORDER,
-        _PARCEL,
-        _LINE,
+        ORDER_FIELDS,
+        PARCEL_FIELDS,
+        LINE_FIELDS,
     )
 
 
