@@ -384,7 +384,26 @@ def test_a_dashboard_token_names_the_staff_member_and_her_permissions(saleor):
         expires_at=verified.expires_at,
         app_id=APP_ID,
         app_extension_id="QXBwRXh0ZW5zaW9uOjM=",
+        # Every permission the user holds, also those the App lacks.
+        user_permissions=frozenset({"MANAGE_ORDERS", "MANAGE_PRODUCTS"}),
     )
+
+
+@pytest.mark.parametrize("value", ["MANAGE_APPS", [7], ["P"] * 201])
+def test_a_dashboard_token_with_a_malformed_user_permission_list_is_refused(
+    saleor, value
+):
+    with refused("claim-user_permissions"):
+        verify_dashboard_token(
+            saleor.dashboard_token(user_permissions=value), saleor.api_url, APP_ID
+        )
+
+
+def test_a_dashboard_token_without_user_permissions_says_none(saleor):
+    verified = verify_dashboard_token(
+        saleor.dashboard_token(drop=("user_permissions",)), saleor.api_url, APP_ID
+    )
+    assert verified.user_permissions is None
 
 
 def test_a_dashboard_token_with_no_permission_in_common_says_so(saleor):

@@ -7,8 +7,9 @@ Two kinds reach the App (claims from ``saleor/core/jwt.py``, 3.23):
   User's global ID), ``email``, ``is_staff``, ``token`` (the user's token key);
 * the **Dashboard token** the Dashboard hands an App's pages (``App.accessToken``,
   an extension's ``accessToken``): ``type: "thirdparty"``, ``app`` (the App's
-  global ID), ``permissions`` (the App's and the user's in common),
-  ``user_permissions``, maybe ``app_extension`` and ``aud`` (the App's audience).
+  global ID), ``permissions`` (the App's and the user's in common: what the token
+  may do in Saleor's API), ``user_permissions`` (all of the user's own, whatever
+  the App holds), maybe ``app_extension`` and ``aud`` (the App's audience).
 
 Both are RS256 with ``kid``, ``iss`` = ``build_absolute_uri(reverse("api"))``
 (``JWTManager.get_issuer``): the installation's API URL, the very string Saleor
@@ -70,6 +71,10 @@ class SaleorToken:
     expires_at: datetime
     app_id: str | None = None  # Dashboard tokens: the App they were issued to
     app_extension_id: str | None = None
+    # Dashboard tokens: every permission the user holds in Saleor (the claim
+    # ``user_permissions``), also those the App lacks: what tells the App's pages
+    # whether the user may, say, configure Apps (MANAGE_APPS). None when absent.
+    user_permissions: frozenset[str] | None = None
 
 
 def issuer_of(
@@ -146,16 +151,18 @@ def _text(claims: dict[str, Any], name: str) -> str:
     return value
 
 
-def _permissions(claims: dict[str, Any]) -> frozenset[str] | None:
-    value = claims.get("permissions")
+def _permissions(
+    claims: dict[str, Any], name: str = "permissions"
+) -> frozenset[str] | None:
+    value = claims.get(name)
     if value is None:
         return None
     if (
         not isinstance(value, list)
         or len(value) > MAX_PERMISSIONS
-        or not all(isinstance(name, str) for name in value)
+        or not all(isinstance(item, str) for item in value)
     ):
-        raise TokenInvalid("claim-permissions")
+        raise TokenInvalid(f"claim-{name}")
     return frozenset(value)
 
 
@@ -175,6 +182,7 @@ def _token(claims: dict[str, Any], *, app_id: str | None) -> SaleorToken:
         expires_at=datetime.fromtimestamp(claims["exp"], tz=UTC),
         app_id=app_id,
         app_extension_id=extension,
+        user_permissions=_permissions(claims, "user_permissions"),
     )
 
 
