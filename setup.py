@@ -30,6 +30,8 @@ setup(
             "graphql/*.graphql",
             "driver_page/templates/*",
             "driver_page/static/*",
+            "app/dashboard/templates/*",
+            "app/dashboard/static/*",
         ],
     },
     install_requires=[
