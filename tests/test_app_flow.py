@@ -692,6 +692,26 @@ def test_app_deleted_for_another_app_changes_nothing(shop):
 # --- what Saleor refuses, the App does not count as written -----------------------
 
 
+def test_a_note_saleor_refuses_is_retried_and_logged(shop, caplog):
+    # Saleor does not know the order (e.g. deleted meanwhile): orderNoteAdd
+    # answers HTTP 200 with errors [NOT_FOUND].
+    event, payload = fixture("order_created_customer")
+
+    response = shop.deliver(payload, event)
+
+    assert response.status_code == 200
+    assert len(mail.outbox) == 1  # the e-mail went out, once
+    assert shop.saleor.notes == []
+    assert len(shop.saleor.calls("orderNoteAdd")) == 1
+    # Not taken for written: the follow-up failed, and asked Celery for a retry
+    # (eager here: the retry is not run).
+    record = codes(shop)[0]
+    assert (
+        f"code_follow_up failed for {record.pk} (SaleorUnavailable); retry 1 will "
+        "follow"
+    ) in caplog.text
+
+
 def test_a_flow_that_fails_answers_500_so_that_saleor_delivers_again(shop, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("database gone")

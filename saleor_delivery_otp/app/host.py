@@ -99,6 +99,27 @@ class AppHost:
             raise saleor_api.SaleorUnavailable("the call was refused")
         return data
 
+    def _mutate(
+        self,
+        installation: Installation,
+        mutation: str,
+        query: str,
+        variables: dict[str, Any],
+    ) -> None:
+        """A write-back; SaleorError unless Saleor says it was done. A mutation
+        Saleor refuses answers HTTP 200 with its own ``errors`` list: the task
+        must fail (and retry, and log it), not count it written."""
+        payload = self._call(installation, query, variables).get(mutation)
+        if not isinstance(payload, dict) or payload.get("errors"):
+            codes = sorted(
+                str(error.get("code"))
+                for error in (payload or {}).get("errors") or ()
+                if isinstance(error, dict)
+            )
+            raise saleor_api.SaleorUnavailable(
+                f"{mutation} refused ({', '.join(codes) or 'no answer'})"
+            )
+
     # --- the API's questions ----------------------------------------------------------
 
     def requestor(self, request: HttpRequest) -> Requestor:
@@ -310,8 +331,9 @@ class AppHost:
         owner = self._owner(channel)
         if owner is None:
             return
-        self._call(
+        self._mutate(
             owner[0],
+            "orderNoteAdd",
             _NOTE_MUTATION,
             {"id": to_global_id("Order", str(order_id)), "message": message},
         )
@@ -322,8 +344,9 @@ class AppHost:
         owner = self._owner(channel)
         if owner is None:
             return
-        self._call(
+        self._mutate(
             owner[0],
+            "updateMetadata",
             _STATUS_MUTATION,
             {
                 "id": to_global_id("Fulfillment", parcel_id),
