@@ -730,6 +730,18 @@ def test_a_flow_that_fails_answers_500_so_that_saleor_delivers_again(shop, monke
     assert len(mail.outbox) == 1
 
 
+def test_app_deleted_is_read_only_from_an_app_deleted_body(shop):
+    # A signed body of another event, sent under APP_DELETED's name, that
+    # happens to name this App as "app".
+    event, payload = fixture("order_cancelled")
+    payload["app"] = {"id": APP_ID}
+
+    response = shop.deliver(payload, "APP_DELETED")
+
+    assert (response.status_code, response.json()) == (400, {"status": "bad-payload"})
+    assert Installation.objects.active().count() == 1
+
+
 # --- staff's channels ----------------------------------------------------------------
 
 

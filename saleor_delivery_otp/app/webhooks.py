@@ -82,6 +82,9 @@ def webhook_view(request: HttpRequest) -> JsonResponse:
             return _answer(401, "other-recipient")
         event = str(request.headers.get("Saleor-Event") or "").upper()
         if event == APP_DELETED:
+            # The header is not signed, the body is: it must be an AppDeleted.
+            if payloads.event_of(payload) != APP_DELETED:
+                raise payloads.PayloadError("__typename is not AppDeleted.")
             return _app_deleted(installation, payload)
         if event not in payloads.READERS:
             return _answer(200, "ignored")
