@@ -12,10 +12,14 @@ made as Saleor 3.23 makes them (tests/app_keys.py), the committed payloads
 
 from __future__ import annotations
 
+import contextlib
 import json
+import threading
 
 import pytest
 from django.core import mail
+from django.db import connection
+from django.test import Client
 
 from saleor_delivery_otp import service
 from saleor_delivery_otp.app.host import AppHost
@@ -742,6 +746,30 @@ def test_app_deleted_is_read_only_from_an_app_deleted_body(shop):
     assert Installation.objects.active().count() == 1
 
 
+# --- what the App keeps for its e-mails -------------------------------------------
+
+
+def test_nothing_is_kept_of_an_order_that_needs_no_code(shop):
+    shop.configure(threshold="1000")
+    event, payload = fixture("order_created_customer")
+    shop.know_order(payload)
+
+    response = shop.deliver(payload, event)
+
+    assert (response.status_code, response.json()) == (200, {"status": "ok"})
+    assert DeliveryCode.objects.count() == 0
+    # Neither her name nor her address: the App writes nothing to this order.
+    assert OrderMail.objects.count() == 0
+
+
+def test_a_parcel_without_code_is_not_kept(shop):
+    shop.place("order_created_guest")
+    shop.ship("fulfillment_created", "fulfillment_created_with_tracking")
+
+    (kept,) = OrderMail.objects.all()
+    assert set(kept.facts["parcels"]) == {"1"}  # the phone's, not the cables'
+
+
 # --- staff's channels ----------------------------------------------------------------
 
 
@@ -769,6 +797,51 @@ def test_staff_without_manage_orders_are_refused(shipped):
     )
 
     assert refused(read_codes(shop, token))
+
+
+# --- parcels delivered at once ---------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_parcels_delivered_at_once_both_keep_their_facts(shop, monkeypatch):
+    """One orderFulfill with two valuable parcels: Saleor posts both webhooks at
+    once. Each e-mail must still name its own parcel."""
+    shop.place("order_created_guest")
+    event, first = fixture("fulfillment_created")  # Fulfillment:1, the phone
+    second = json.loads(json.dumps(first))
+    second["fulfillment"]["id"] = parcel_gid(4)
+    second["fulfillment"]["fulfillmentOrder"] = 2
+    # Both requests read the order's facts before either writes them (without a
+    # lock on the row); with it, the second waits for the first.
+    barrier = threading.Barrier(2)
+    real_save = OrderMail.save
+
+    def save(self, *args, **kwargs):
+        with contextlib.suppress(threading.BrokenBarrierError):
+            barrier.wait(timeout=1)
+        real_save(self, *args, **kwargs)
+
+    monkeypatch.setattr(OrderMail, "save", save)
+    answers: list[int] = []
+
+    def post(payload):
+        try:
+            answers.append(shop.deliver(payload, event, client=Client()).status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=post, args=(p,)) for p in (first, second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert answers == [200, 200]
+    (kept,) = OrderMail.objects.all()
+    assert kept.facts["parcels"] == {
+        "1": {"number": 1, "items": [["Phone X", 1]]},
+        "4": {"number": 2, "items": [["Phone X", 1]]},
+    }
 
 
 # --- the rest of a parcel's life -----------------------------------------------------
