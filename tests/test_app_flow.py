@@ -770,6 +770,66 @@ def test_a_parcel_without_code_is_not_kept(shop):
     assert set(kept.facts["parcels"]) == {"1"}  # the phone's, not the cables'
 
 
+# --- installations that share an order id ------------------------------------------
+
+
+@pytest.fixture
+def collision(two):
+    """A's customer's order shipped; B's Saleor given A's order id (its staff
+    control its database) and a User:1 of its own."""
+    a, b = two
+    a.place("order_created_customer")
+    a.ship("fulfillment_created_on_approval", "fulfillment_approved")
+    _, payload = fixture("order_created_customer")
+    b.know_order(payload)
+    return a, b
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "order_created_customer",
+        "fulfillment_created_on_approval",
+        "order_cancelled",
+        "order_fully_refunded",
+    ],
+)
+def test_bs_webhooks_never_touch_as_order_of_the_same_id(collision, name, caplog):
+    a, b = collision
+    (record,) = codes(a)
+    event, payload = fixture(name)
+    payload["order"]["id"] = ORDER
+    sent_before = len(mail.outbox)
+
+    response = b.deliver(payload, event)
+
+    assert (response.status_code, response.json()) == (
+        409,
+        {"status": "order-of-another-installation"},
+    )
+    assert codes() == [record]
+    record.refresh_from_db()
+    assert (record.status, record.fulfillment_id) == (CodeStatus.ACTIVE, PARCEL)
+    assert len(mail.outbox) == sent_before
+    assert b.saleor.notes == b.saleor.metadata == []
+    assert not OrderMail.objects.filter(installation=b.installation).exists()
+    assert "has codes of another installation" in caplog.text
+
+
+def test_bs_customer_never_reads_as_code_through_an_order_of_the_same_id(collision):
+    a, b = collision
+    (record,) = codes(a)
+
+    # B's User:1, with B's JWT, on B's route: B's Saleor knows the order id.
+    data = read_codes(b, b.customer_token(), path=b.graphql_path)
+
+    assert refused(data)
+    assert code_of(record) not in json.dumps(data)
+    # A's customer still reads hers.
+    (shown,) = read_codes(a, a.customer_token())["data"]["orderDeliveryCodes"]
+    assert shown["code"] == code_of(record)
+
+
 # --- staff's channels ----------------------------------------------------------------
 
 

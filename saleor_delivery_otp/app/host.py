@@ -29,6 +29,7 @@ from ..audit import Actor
 from ..codes import Keyring
 from ..conf import settings as otp_settings
 from ..exceptions import ConfigurationError
+from ..models import DeliveryCode
 from ..ports import (
     ANONYMOUS,
     ChannelSettings,
@@ -39,13 +40,12 @@ from ..ports import (
     RequestorKind,
 )
 from . import saleor_api, saleor_tokens
-from .models import ChannelConfiguration, Installation
+from .models import CHANNEL_SEPARATOR, ChannelConfiguration, Installation
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
 
     from ..emails.context import EmailContext
-    from ..models import DeliveryCode
 
 logger = logging.getLogger(__name__)
 
@@ -234,6 +234,8 @@ class AppHost:
         order = data.get("order")
         if not isinstance(order, dict) or order.get("status") == "DRAFT":
             return None
+        if held_elsewhere(installation, order_id):
+            return None
         user = order.get("user") or None
         return OrderFacts(
             id=order_id,
@@ -377,6 +379,30 @@ class AppHost:
 
     def db_access(self) -> AbstractContextManager[Any]:
         return nullcontext()
+
+
+def held_elsewhere(installation: Installation, order_id: uuid.UUID | str) -> bool:
+    """Whether codes of ``order_id`` belong to another installation.
+
+    The engine knows an order by its id alone (its order-level code, its revoke,
+    its codes for the API), and Saleor's order ids are uuid4s: two honest Saleors
+    never share one. One that does was given another shop's order id on purpose
+    (its staff control its database); its customers must not read, and its
+    webhooks must not bind or revoke, the other shop's codes. Logged: it is an
+    attack or a bug, never routine."""
+    foreign = (
+        DeliveryCode.objects.for_order(order_id)
+        .exclude(channel__startswith=f"{installation.public_id}{CHANNEL_SEPARATOR}")
+        .exists()
+    )
+    if foreign:
+        logger.error(
+            "Delivery-code App: order %s of installation %s has codes of another "
+            "installation; refused.",
+            order_id,
+            installation.public_id,
+        )
+    return foreign
 
 
 def _pk(global_id: str, type_name: str) -> str:
