@@ -907,6 +907,19 @@ def test_two_parcels_delivered_at_once_both_keep_their_facts(shop, monkeypatch):
 # --- the rest of a parcel's life -----------------------------------------------------
 
 
+def test_single_email_mode_still_emails_the_code(shop, caplog):
+    # The App sends no order confirmation: a code left to it would reach nobody,
+    # while the timeline says "e-mailed".
+    shop.configure(emailMode="single")
+
+    shop.place("order_created_customer")
+
+    (record,) = codes(shop)
+    (email,) = mail.outbox
+    assert code_of(record) in email.body
+    assert "e-mail mode single is the plugin's" in caplog.text
+
+
 def test_a_parcel_waiting_for_approval_gets_its_code_when_approved(placed):
     shop = placed
     shop.saleor.metadata.clear()

@@ -18,6 +18,7 @@ import logging
 import uuid
 from collections.abc import Collection, Mapping
 from contextlib import AbstractContextManager, nullcontext
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from django.core.cache import cache
@@ -33,6 +34,7 @@ from ..models import DeliveryCode
 from ..ports import (
     ANONYMOUS,
     ChannelSettings,
+    EmailMode,
     OrderData,
     OrderFacts,
     ParcelData,
@@ -261,7 +263,7 @@ class AppHost:
         if row is None:
             return None
         try:
-            return plugin_config.parse_items(
+            settings = plugin_config.parse_items(
                 row.items, currency=row.currency
             ).settings()
         except ConfigurationError as exc:
@@ -271,6 +273,16 @@ class AppHost:
                 ", ".join(sorted(exc.errors)),
             )
             return None
+        if settings.email_mode is EmailMode.SINGLE:
+            # The App sends no order confirmation (confirmation_context): a code
+            # left to it would reach nobody. Each code gets its own e-mail.
+            logger.warning(
+                "Delivery codes in channel %s: e-mail mode single is the plugin's; "
+                "the App e-mails each code on its own.",
+                channel,
+            )
+            settings = replace(settings, email_mode=EmailMode.SEPARATE)
+        return settings
 
     def active_channels(self) -> Collection[str]:
         if self.installation is None:
