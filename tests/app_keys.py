@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Protocol
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -142,12 +142,22 @@ def send(
     handler.wfile.write(body)
 
 
+class KeyServer(Protocol):
+    """Where a Saleor's JWKS is served (``document``) beside its API: a
+    :class:`JwksServer`, or a whole fake Saleor (tests/fake_saleor.py)."""
+
+    document: Any
+
+    @property
+    def api_url(self) -> str: ...
+
+
 @dataclass
 class Installation:
     """One Saleor: its signing key, its JWKS server, its API URL (= ``iss``)."""
 
     key: rsa.RSAPrivateKey
-    server: JwksServer
+    server: KeyServer
 
     @property
     def kid(self) -> str:

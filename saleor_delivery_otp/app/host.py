@@ -18,6 +18,7 @@ import logging
 import uuid
 from collections.abc import Collection, Mapping
 from contextlib import AbstractContextManager, nullcontext
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from django.core.cache import cache
@@ -29,9 +30,11 @@ from ..audit import Actor
 from ..codes import Keyring
 from ..conf import settings as otp_settings
 from ..exceptions import ConfigurationError
+from ..models import DeliveryCode
 from ..ports import (
     ANONYMOUS,
     ChannelSettings,
+    EmailMode,
     OrderData,
     OrderFacts,
     ParcelData,
@@ -39,13 +42,12 @@ from ..ports import (
     RequestorKind,
 )
 from . import saleor_api, saleor_tokens
-from .models import ChannelConfiguration, Installation
+from .models import CHANNEL_SEPARATOR, ChannelConfiguration, Installation
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
 
     from ..emails.context import EmailContext
-    from ..models import DeliveryCode
 
 logger = logging.getLogger(__name__)
 
@@ -98,6 +100,27 @@ class AppHost:
         if not isinstance(data, dict) or document.get("errors"):
             raise saleor_api.SaleorUnavailable("the call was refused")
         return data
+
+    def _mutate(
+        self,
+        installation: Installation,
+        mutation: str,
+        query: str,
+        variables: dict[str, Any],
+    ) -> None:
+        """A write-back; SaleorError unless Saleor says it was done. A mutation
+        Saleor refuses answers HTTP 200 with its own ``errors`` list: the task
+        must fail (and retry, and log it), not count it written."""
+        payload = self._call(installation, query, variables).get(mutation)
+        if not isinstance(payload, dict) or payload.get("errors"):
+            codes = sorted(
+                str(error.get("code"))
+                for error in (payload or {}).get("errors") or ()
+                if isinstance(error, dict)
+            )
+            raise saleor_api.SaleorUnavailable(
+                f"{mutation} refused ({', '.join(codes) or 'no answer'})"
+            )
 
     # --- the API's questions ----------------------------------------------------------
 
@@ -213,6 +236,8 @@ class AppHost:
         order = data.get("order")
         if not isinstance(order, dict) or order.get("status") == "DRAFT":
             return None
+        if held_elsewhere(installation, order_id):
+            return None
         user = order.get("user") or None
         return OrderFacts(
             id=order_id,
@@ -238,7 +263,7 @@ class AppHost:
         if row is None:
             return None
         try:
-            return plugin_config.parse_items(
+            settings = plugin_config.parse_items(
                 row.items, currency=row.currency
             ).settings()
         except ConfigurationError as exc:
@@ -248,6 +273,16 @@ class AppHost:
                 ", ".join(sorted(exc.errors)),
             )
             return None
+        if settings.email_mode is EmailMode.SINGLE:
+            # The App sends no order confirmation (confirmation_context): a code
+            # left to it would reach nobody. Each code gets its own e-mail.
+            logger.warning(
+                "Delivery codes in channel %s: e-mail mode single is the plugin's; "
+                "the App e-mails each code on its own.",
+                channel,
+            )
+            settings = replace(settings, email_mode=EmailMode.SEPARATE)
+        return settings
 
     def active_channels(self) -> Collection[str]:
         if self.installation is None:
@@ -310,8 +345,9 @@ class AppHost:
         owner = self._owner(channel)
         if owner is None:
             return
-        self._call(
+        self._mutate(
             owner[0],
+            "orderNoteAdd",
             _NOTE_MUTATION,
             {"id": to_global_id("Order", str(order_id)), "message": message},
         )
@@ -322,8 +358,9 @@ class AppHost:
         owner = self._owner(channel)
         if owner is None:
             return
-        self._call(
+        self._mutate(
             owner[0],
+            "updateMetadata",
             _STATUS_MUTATION,
             {
                 "id": to_global_id("Fulfillment", parcel_id),
@@ -354,6 +391,30 @@ class AppHost:
 
     def db_access(self) -> AbstractContextManager[Any]:
         return nullcontext()
+
+
+def held_elsewhere(installation: Installation, order_id: uuid.UUID | str) -> bool:
+    """Whether codes of ``order_id`` belong to another installation.
+
+    The engine knows an order by its id alone (its order-level code, its revoke,
+    its codes for the API), and Saleor's order ids are uuid4s: two honest Saleors
+    never share one. One that does was given another shop's order id on purpose
+    (its staff control its database); its customers must not read, and its
+    webhooks must not bind or revoke, the other shop's codes. Logged: it is an
+    attack or a bug, never routine."""
+    foreign = (
+        DeliveryCode.objects.for_order(order_id)
+        .exclude(channel__startswith=f"{installation.public_id}{CHANNEL_SEPARATOR}")
+        .exists()
+    )
+    if foreign:
+        logger.error(
+            "Delivery-code App: order %s of installation %s has codes of another "
+            "installation; refused.",
+            order_id,
+            installation.public_id,
+        )
+    return foreign
 
 
 def _pk(global_id: str, type_name: str) -> str:

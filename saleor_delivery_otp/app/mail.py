@@ -8,6 +8,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from django.core.cache import cache
+from django.db import transaction
 
 from .. import plugin_config, policy
 from ..emails.context import EmailContext, ParcelItem
@@ -34,36 +35,56 @@ def remember(
     settings: ChannelSettings,
 ) -> None:
     """Keep what a webhook said for the e-mail: the order's lines that need the
-    code (before shipment), or a parcel's items and number."""
+    code (before shipment), or a parcel's items and number.
+
+    Only for an order or a parcel that needs a code: the App keeps no customer's
+    name or address for orders it never writes to. The row is locked while it is
+    updated: Saleor delivers the parcels of one ``orderFulfill`` at once, and each
+    must find the others' facts."""
+    if not _needs_code(data, settings):
+        return
     order_id = data.id if isinstance(data, OrderData) else data.order_id
-    row, _ = OrderMail.objects.get_or_create(
-        installation=installation, order_id=order_id
-    )
-    known: dict[str, Any] = dict(row.facts or {})
-    known.update(
-        number=facts.order_number,
-        language=facts.language_code,
-        customer_name=facts.customer_name,
-        recipient=data.reader.email if data.reader is not None else "",
-    )
-    if isinstance(data, OrderData):
-        qualifying = set(
-            policy.order_decision(settings.policy, data.lines).qualifying_line_ids
+    with transaction.atomic():
+        row, _ = OrderMail.objects.select_for_update().get_or_create(
+            installation=installation, order_id=order_id
         )
-        known["items"] = [
-            [item.name, item.quantity]
-            for line_id, item in facts.items
-            if not qualifying or line_id in qualifying
-        ]
-    else:
-        parcels = dict(known.get("parcels") or {})
-        parcels[str(data.id)] = {
-            "number": facts.parcel_number,
-            "items": [[item.name, item.quantity] for _, item in facts.items],
-        }
-        known["parcels"] = parcels
-    row.facts = known
-    row.save(update_fields=["facts", "updated_at"])
+        known: dict[str, Any] = dict(row.facts or {})
+        known.update(
+            number=facts.order_number,
+            language=facts.language_code,
+            customer_name=facts.customer_name,
+            recipient=data.reader.email if data.reader is not None else "",
+        )
+        if isinstance(data, OrderData):
+            qualifying = set(
+                policy.order_decision(settings.policy, data.lines).qualifying_line_ids
+            )
+            known["items"] = [
+                [item.name, item.quantity]
+                for line_id, item in facts.items
+                if not qualifying or line_id in qualifying
+            ]
+        else:
+            parcels = dict(known.get("parcels") or {})
+            parcels[str(data.id)] = {
+                "number": facts.parcel_number,
+                "items": [[item.name, item.quantity] for _, item in facts.items],
+            }
+            known["parcels"] = parcels
+        row.facts = known
+        row.save(update_fields=["facts", "updated_at"])
+
+
+def _needs_code(data: OrderData | ParcelData, settings: ChannelSettings) -> bool:
+    """What the flows decide (flows.order_placed, flows.parcel_shipped)."""
+    if isinstance(data, OrderData):
+        return (
+            data.is_placed
+            and policy.order_decision(settings.policy, data.lines).required
+        )
+    return (
+        data.is_shipped and policy.parcel_decision(settings.policy, data.lines).required
+    )
 
 
 def _facts(installation: Installation, record: DeliveryCode) -> dict[str, Any]:

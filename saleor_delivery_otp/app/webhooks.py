@@ -27,8 +27,9 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from .. import flows
+from ..ports import OrderData
 from . import mail, payloads, saleor_api, signatures
-from .host import AppHost, _pk
+from .host import AppHost, _pk, held_elsewhere
 from .models import Installation
 
 logger = logging.getLogger(__name__)
@@ -82,6 +83,9 @@ def webhook_view(request: HttpRequest) -> JsonResponse:
             return _answer(401, "other-recipient")
         event = str(request.headers.get("Saleor-Event") or "").upper()
         if event == APP_DELETED:
+            # The header is not signed, the body is: it must be an AppDeleted.
+            if payloads.event_of(payload) != APP_DELETED:
+                raise payloads.PayloadError("__typename is not AppDeleted.")
             return _app_deleted(installation, payload)
         if event not in payloads.READERS:
             return _answer(200, "ignored")
@@ -99,6 +103,10 @@ def webhook_view(request: HttpRequest) -> JsonResponse:
     settings = host.channel_settings(data.channel_slug)
     if settings is None:
         return _answer(200, "off-in-channel")
+    order_id = data.id if isinstance(data, OrderData) else data.order_id
+    if held_elsewhere(installation, order_id):
+        # Never another shop's codes to bind or revoke (host.held_elsewhere).
+        return _answer(409, "order-of-another-installation")
     if facts is not None:
         mail.remember(installation, data, facts, settings)
     if not flows.run(flow_event, host, data.id, lambda: data, settings):
