@@ -177,15 +177,13 @@ def parcel_canceled(host: Host, parcel: ParcelData, settings: ChannelSettings) -
     if service.revoke(
         parcel.order_id, fulfillment_id=parcel.id, reason=REASON_PARCEL_CANCELED
     ):
-        channel = parcel.channel_slug
-        host.set_parcel_status(parcel.id, CodeStatus.REVOKED, channel=channel)
-        host.write_timeline(
-            parcel.order_id,
-            f"Delivery code of parcel {host.parcel_label(parcel.id, channel=channel)} "
-            f"revoked: {REASON_PARCEL_CANCELED}.",
-            event=EventType.REVOKED,
-            actor=None,
-            channel=channel,
+        _enqueue(
+            revocation_follow_up_task,
+            str(parcel.order_id),
+            parcel.channel_slug,
+            [parcel.id],
+            REASON_PARCEL_CANCELED,
+            True,
         )
 
 
@@ -193,22 +191,21 @@ def _order_closed(reason: str) -> Callable[[Host, OrderData, ChannelSettings], N
     def close(host: Host, order: OrderData, settings: ChannelSettings) -> None:
         if not service.revoke(order.id, reason=reason):
             return
-        for fulfillment_id in (
-            DeliveryCode.objects.for_order(order.id)
+        parcels = [
+            fulfillment_id
+            for fulfillment_id in DeliveryCode.objects.for_order(order.id)
             .filter(status=CodeStatus.REVOKED, fulfillment_id__isnull=False)
             .values_list("fulfillment_id", flat=True)
             .distinct()
-        ):
-            if fulfillment_id is not None:
-                host.set_parcel_status(
-                    fulfillment_id, CodeStatus.REVOKED, channel=order.channel_slug
-                )
-        host.write_timeline(
-            order.id,
-            f"Delivery codes revoked: {reason}.",
-            event=EventType.REVOKED,
-            actor=None,
-            channel=order.channel_slug,
+            if fulfillment_id is not None
+        ]
+        _enqueue(
+            revocation_follow_up_task,
+            str(order.id),
+            order.channel_slug,
+            parcels,
+            reason,
+            False,
         )
 
     close.__name__ = close.__qualname__ = f"order_closed_{reason.replace(' ', '_')}"
@@ -510,6 +507,46 @@ def code_follow_up_task(
         _log_failure(
             "code_follow_up",
             delivery_code_id,
+            exc,
+            f"retry {self.request.retries + 1} will follow",
+        )
+        raise FlowFailed(type(exc).__name__) from None
+    return True
+
+
+@shared_task(name="saleor_delivery_otp.revocation_follow_up", **TASK_OPTIONS)
+def revocation_follow_up_task(
+    self: Any,
+    order_id: str,
+    channel: str,
+    parcel_ids: list[int],
+    reason: str,
+    one_parcel: bool,
+) -> bool:
+    """After codes were revoked: each parcel shows ``revoked`` and the order's
+    timeline says why (for one parcel canceled, or the whole order closed).
+    On a worker, as the other write-backs: an App's are calls to Saleor."""
+    host = get_host()
+    try:
+        with host.db_access():
+            for parcel_id in parcel_ids:
+                host.set_parcel_status(parcel_id, CodeStatus.REVOKED, channel=channel)
+            if one_parcel and parcel_ids:
+                label = host.parcel_label(parcel_ids[0], channel=channel)
+                message = f"Delivery code of parcel {label} revoked: {reason}."
+            else:
+                message = f"Delivery codes revoked: {reason}."
+            host.write_timeline(
+                order_id,
+                message,
+                event=EventType.REVOKED,
+                actor=None,
+                channel=channel,
+            )
+    except Exception as exc:
+        _log_failure(
+            "revocation_follow_up",
+            order_id,
             exc,
             f"retry {self.request.retries + 1} will follow",
         )
