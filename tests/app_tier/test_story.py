@@ -654,6 +654,12 @@ def test_saleor_shows_the_status_and_never_the_code(
     assert [text for text in texts if emailed_code in text] == []
     # One e-mail: the order's code, none for binding it or for the strap.
     assert len(stack.mailbox.to(stack.shop["customer"]["email"])) == 1
-    # Saleor delivered every webhook to the App on the first attempt.
+    # Nor does any process log it (the App, its worker, Saleor, Saleor's worker).
+    assert [
+        process.name
+        for process in stack.processes.started
+        if emailed_code in process.log.read_text(errors="replace")
+    ] == []
+    # Saleor delivered every webhook to the App: none failed, none pending.
     report = deliveries(stack, installed.app_id)
     assert "FAILED" not in report and "PENDING" not in report, report
