@@ -11,8 +11,10 @@ STAMP := $(VENV)/.installed
 # project (docs/saleor-plugin.md says how); they are not part of `make test`.
 SALEOR_VENV ?= ../saleor-venv
 SALEOR_DB ?= postgres://postgres@127.0.0.1:5432/saleor
+# The App tier creates and drops its own databases on this server.
+APP_TIER_DB ?= postgres://postgres@127.0.0.1:5432
 
-.PHONY: sandbox story test lint format bench bench-timing saleor-test saleor-mypy bench-saleor driver-screenshots clean
+.PHONY: sandbox story test lint format bench bench-timing saleor-test saleor-mypy bench-saleor app-test driver-screenshots clean
 
 $(STAMP): setup.py constraints.txt
 	test -x $(PY) || "$$(./scripts/python312)" -m venv $(VENV)
@@ -63,6 +65,20 @@ saleor-mypy:
 
 saleor-test: saleor-mypy
 	DATABASE_URL=$(SALEOR_DB) $(SALEOR_VENV)/bin/pytest -c tests/saleor/saleor-tier.ini tests/saleor
+
+# The App tier: a real Saleor (from SALEOR_VENV) under uvicorn with its Celery
+# worker, the App (from this project's .venv) with its worker, and an SMTP server,
+# on 127.0.0.1 (tests/app_tier/conftest.py). Without a Saleor virtualenv its
+# tests are reported as skipped, with the reason.
+app-test: $(STAMP)
+	@if test -x $(SALEOR_VENV)/bin/pytest; then \
+		DELIVERY_OTP_APP_TIER_DB=$(APP_TIER_DB) DELIVERY_OTP_APP_PYTHON=$(abspath $(PY)) \
+			$(SALEOR_VENV)/bin/pytest -c tests/app_tier/app-tier.ini tests/app_tier; \
+	else \
+		echo "No Saleor virtualenv at $(SALEOR_VENV) (set SALEOR_VENV=...):"; \
+		$(VENV)/bin/pytest -c tests/app_tier/app-tier.ini tests/app_tier \
+			|| test $$? -eq 5; \
+	fi
 
 bench-saleor:
 	DATABASE_URL=$(SALEOR_DB) $(SALEOR_VENV)/bin/python benchmarks/saleor_overhead.py

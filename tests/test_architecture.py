@@ -251,3 +251,16 @@ def test_only_the_plugin_imports_saleor():
         and not _within(found.importer, "plugin")
     ]
     assert outside == []
+
+
+def test_the_command_reaches_each_host_only_through_its_commands():
+    """``saleor-delivery-otp`` (cli.py) adds each host's commands and imports
+    nothing else of the package: ``app`` never loads the sandbox, nor ``sandbox``
+    the App."""
+    imported = {
+        found.target
+        for found in IMPORTS
+        if found.importer == f"{PACKAGE}.cli" and found.target.split(".")[0] == PACKAGE
+    }
+
+    assert imported == {f"{PACKAGE}.sandbox.cli", f"{PACKAGE}.app.cli"}

@@ -1,4 +1,9 @@
-"""The ``saleor-delivery-otp`` command: the sandbox and its story."""
+"""The sandbox's commands of ``saleor-delivery-otp``: ``sandbox`` and ``story``.
+
+:func:`add_commands` adds them to the command's parser
+(:mod:`saleor_delivery_otp.cli`); ``python -m saleor_delivery_otp.sandbox.cli``
+runs them alone.
+"""
 
 from __future__ import annotations
 
@@ -28,6 +33,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="One-time delivery codes for valuable parcels.",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    add_commands(commands)
+    return parser
+
+
+def add_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``sandbox`` and ``story``, each with its ``run(args) -> exit status``."""
     sandbox = commands.add_parser(
         "sandbox",
         help="serve the plugin's API on 127.0.0.1 with a sample shop, no Saleor needed",
@@ -46,6 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument(
         "--port", type=_port, default=DEFAULT_PORT, help="default 8000"
     )
+    sandbox.set_defaults(run=lambda args: run_sandbox(args.data_dir, args.port))
     story = commands.add_parser(
         "story",
         help="play a whole delivery against a fresh sandbox and print each step",
@@ -65,13 +77,16 @@ def build_parser() -> argparse.ArgumentParser:
             "shop's own driver (needs chromium, chromium-driver and selenium)"
         ),
     )
-    return parser
+    story.set_defaults(run=_story)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.command == "sandbox":
-        return run_sandbox(args.data_dir, args.port)
+    status: int = args.run(args)
+    return status
+
+
+def _story(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory(prefix="delivery-otp-") as tmp:
         return run_story(
             args.data_dir or Path(tmp) / "sandbox", through_page=args.through_page
