@@ -67,6 +67,8 @@ setup(
         "app": [
             "PyJWT>=2.13.0,<3",
             "requests>=2.34.2,<3",
+            # Its cache (App tokens, JWKS, shop names) and its Celery broker.
+            "redis>=5.2.1,<6",
         ],
         "lint": [
             "ruff>=0.12.12,<0.13",
@@ -79,7 +81,7 @@ setup(
             "saleor_delivery_otp = saleor_delivery_otp.plugin:DeliveryOTPPlugin",
         ],
         "console_scripts": [
-            "saleor-delivery-otp = saleor_delivery_otp.sandbox.cli:main",
+            "saleor-delivery-otp = saleor_delivery_otp.cli:main",
         ],
     },
     classifiers=[

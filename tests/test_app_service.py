@@ -29,9 +29,11 @@ CODE_KEY = "service-test-key-0123456789abcdef0123456789"
 # Every task of docs/architecture.md's table.
 TASKS = [
     "saleor_delivery_otp.api_timeline",
+    "saleor_delivery_otp.app_reconcile",
     "saleor_delivery_otp.code_follow_up",
     "saleor_delivery_otp.expire_codes",
     "saleor_delivery_otp.retry_hook",
+    "saleor_delivery_otp.revocation_follow_up",
     "saleor_delivery_otp.send_code_email",
     "saleor_delivery_otp.send_due_emails",
     "saleor_delivery_otp.send_order_confirmation",
@@ -242,7 +244,9 @@ def test_a_variable_that_cannot_be_read_names_itself_not_its_value(
     assert "secret" not in str(refused.value)
 
 
-def test_beat_runs_the_expiry_and_the_outbox(monkeypatch, settings):
+def test_beat_runs_the_expiry_the_outbox_and_the_reconciliation(
+    monkeypatch, settings
+):
     loaded = load(monkeypatch, **MINIMAL)
     settings.CELERY_BEAT_SCHEDULE = loaded.CELERY_BEAT_SCHEDULE
 
@@ -250,6 +254,7 @@ def test_beat_runs_the_expiry_and_the_outbox(monkeypatch, settings):
     assert {entry["task"] for entry in loaded.CELERY_BEAT_SCHEDULE.values()} == {
         checks.EXPIRE_TASK,
         checks.OUTBOX_TASK,
+        "saleor_delivery_otp.app_reconcile",
     }
 
 
@@ -326,7 +331,11 @@ def test_the_worker_knows_every_task_of_the_engine_and_the_flows():
     answer = json.loads(result.stdout.strip().splitlines()[-1])
     assert answer["tasks"] == TASKS
     assert answer["broker"] == MINIMAL["REDIS_URL"]
-    assert answer["beat"] == [checks.EXPIRE_TASK, checks.OUTBOX_TASK]
+    assert answer["beat"] == [
+        "saleor_delivery_otp.app_reconcile",
+        checks.EXPIRE_TASK,
+        checks.OUTBOX_TASK,
+    ]
 
 
 def test_the_apps_system_checks_pass_with_a_complete_environment():

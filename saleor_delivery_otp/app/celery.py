@@ -22,5 +22,5 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 # Imported by the worker once Django is set up (Celery's Django fix-up): the
 # engine's tasks, and the flows' tasks, which the engine may not import.
 app.autodiscover_tasks(["saleor_delivery_otp"], related_name="tasks")
-app.conf.imports = ("saleor_delivery_otp.flows",)
+app.conf.imports = ("saleor_delivery_otp.flows", "saleor_delivery_otp.app.tasks")
 app.set_default()

@@ -276,6 +276,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "saleor_delivery_otp.send_due_emails",
         "schedule": timedelta(minutes=1),
     },
+    # What Saleor's dropped webhooks would have done (app/reconcile.py).
+    "delivery-otp-app-reconcile": {
+        "task": "saleor_delivery_otp.app_reconcile",
+        "schedule": timedelta(minutes=15),
+    },
 }
 
 # --- logging: one line per event, never a request's body ---------------------------
