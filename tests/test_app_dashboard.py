@@ -406,11 +406,18 @@ def test_unlock_gives_the_attempts_back_and_the_status_changes(
     parcel.refresh_from_db()
     assert (parcel.status, parcel.attempts) == (CodeStatus.ACTIVE, 0)
     event = CodeEvent.objects.get(delivery_code=parcel, type=EventType.UNLOCKED)
-    assert (event.actor, event.note) == ("staff:5", "Customer confirmed by phone")
+    # The staff member as the engine names her: scoped to her installation.
+    assert (event.actor, event.note) == (
+        f"staff:{saleor.installation.public_id}:5",
+        "Customer confirmed by phone",
+    )
     ((noted_order, message, actor, channel),) = timeline
     assert noted_order == order_id and channel == saleor.channel()
     assert message == "Delivery code unlocked: Customer confirmed by phone"
-    assert (actor.kind, actor.identifier) == ("staff", "5")
+    assert (actor.kind, actor.identifier) == (
+        "staff",
+        saleor.installation.scoped_id("5"),
+    )
     assert_no_secret(after, parcel)
 
 
@@ -853,7 +860,8 @@ def test_a_good_save_changes_the_channels_settings(client, saleor):
     assert settings.policy.thresholds == {"EUR": 500}
     assert settings.policy.category_slugs == frozenset({"phones"})
     assert settings.limits.max_attempts == 3
-    assert settings.verifying_apps == frozenset({"17"})
+    # The engine's name of App 17 of this installation (Installation.scoped_id).
+    assert settings.verifying_apps == frozenset({f"{saleor.installation.public_id}:17"})
     row = ChannelConfiguration.objects.get()
     assert (row.slug, row.currency, row.active) == (CHANNEL, "EUR", True)
     assert [item["name"] for item in row.items] == list(plugin_config.FIELDS)

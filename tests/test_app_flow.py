@@ -135,11 +135,13 @@ def test_the_installation_is_registered_and_its_channel_configured(shop):
     assert installation.token() == shop.app_token
     settings = installation.channels.get(slug=CHANNEL)
     assert settings.active
-    # The courier apps are allowed by App ID; parsed, their primary keys, the
-    # very identifiers AppHost gives the apps Saleor names.
+    # The courier apps are allowed by App ID; parsed, their primary keys within
+    # the installation, the very identifiers AppHost gives the apps Saleor names.
     parsed = AppHost(installation).channel_settings(shop.channel())
     assert parsed is not None
-    assert parsed.verifying_apps == frozenset({"2", "3"})
+    assert parsed.verifying_apps == frozenset(
+        {installation.scoped_id("2"), installation.scoped_id("3")}
+    )
 
 
 # --- 2. ORDER_CREATED ------------------------------------------------------------
@@ -150,7 +152,8 @@ def test_an_order_gets_its_code_one_email_and_a_note_without_the_code(placed):
     (record,) = codes(shop)
     code = code_of(record)
     assert record.scope == CodeScope.ORDER
-    assert record.customer_id == "1"
+    # Pinned to User 1 of this installation (another Saleor has a User 1 too).
+    assert record.customer_id == shop.installation.scoped_id("1")
     assert record.fulfillment_id is None
     # One e-mail, to the customer, with her code.
     (email,) = mail.outbox
@@ -305,7 +308,7 @@ def test_the_courier_verifies_once_and_the_timeline_says_so(shipped):
     assert third["accepted"] is False
     record.refresh_from_db()
     assert record.status == CodeStatus.VERIFIED
-    assert record.verified_by == "app:2"
+    assert record.verified_by == f"app:{shop.installation.scoped_id('2')}"
 
     ((token, order, message),) = shop.saleor.notes
     assert (token, order) == (shop.app_token, ORDER)
@@ -627,6 +630,30 @@ def test_a_courier_allowed_in_a_cannot_verify_bs_parcel(side_by_side):
     assert (code_b.status, code_b.attempts) == (CodeStatus.ACTIVE, 0)
     # B's Saleor was asked about A's token, and named no app.
     assert [r.token for r in b.saleor.calls("app")] == [a.courier_token]
+
+
+def test_a_courier_held_to_its_limit_in_b_still_verifies_in_a(side_by_side, settings):
+    """Saleor's app ids repeat across installations (App:2 in both): the engine's
+    per-caller limit is by the installation's courier, so one installation's
+    courier walking through parcels cannot lock another installation's out."""
+    a, b = side_by_side
+    settings.DELIVERY_OTP_CALLER_FAILED_PARCELS = 2
+    (code_a,) = codes(a)
+    (code_b,) = codes(b)
+
+    for parcel in (901, 902, 903):
+        verify(b, "000000", b.courier_token, parcel=parcel, path=b.graphql_path)
+    held = b.graphql(
+        VERIFY,
+        {"fulfillmentId": parcel_gid(PARCEL), "code": code_of(code_b)},
+        b.courier_token,
+        path=b.graphql_path,
+    )["data"]["deliveryCodeVerify"]
+    in_a = verify(a, code_of(code_a), a.courier_token)
+
+    assert held["accepted"] is False
+    assert [e["code"] for e in held["errors"]] == ["RATE_LIMITED"]
+    assert in_a == {"accepted": True, "attemptsLeft": 0, "errors": []}
 
 
 def test_staff_of_a_see_nothing_of_b(side_by_side):

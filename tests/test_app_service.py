@@ -244,9 +244,7 @@ def test_a_variable_that_cannot_be_read_names_itself_not_its_value(
     assert "secret" not in str(refused.value)
 
 
-def test_beat_runs_the_expiry_the_outbox_and_the_reconciliation(
-    monkeypatch, settings
-):
+def test_beat_runs_the_expiry_the_outbox_and_the_reconciliation(monkeypatch, settings):
     loaded = load(monkeypatch, **MINIMAL)
     settings.CELERY_BEAT_SCHEDULE = loaded.CELERY_BEAT_SCHEDULE
 

@@ -148,7 +148,7 @@ class AppHost:
                 getattr(exc, "reason", type(exc).__name__),
             )
             return ANONYMOUS
-        user_id = _pk(verified.user_id, "User")
+        user_id = installation.scoped_id(_pk(verified.user_id, "User"))
         if not user_id:
             return ANONYMOUS
         if not verified.is_staff:
@@ -211,7 +211,10 @@ class AppHost:
         app = (document.get("data") or {}).get("app")
         if not isinstance(app, dict) or not isinstance(app.get("id"), str):
             return ANONYMOUS
-        found = (_pk(app["id"], "App"), str(app.get("name") or ""))
+        found = (
+            installation.scoped_id(_pk(app["id"], "App")),
+            str(app.get("name") or ""),
+        )
         if not found[0]:
             return ANONYMOUS
         if ttl > 0:
@@ -243,7 +246,7 @@ class AppHost:
             id=order_id,
             channel=installation.channel(str((order.get("channel") or {})["slug"])),
             email=str(order.get("userEmail") or ""),
-            user_id=_pk(user["id"], "User") if user else None,
+            user_id=installation.scoped_id(_pk(user["id"], "User")) if user else None,
             number=str(order.get("number") or ""),
         )
 
@@ -282,7 +285,14 @@ class AppHost:
                 channel,
             )
             settings = replace(settings, email_mode=EmailMode.SEPARATE)
-        return settings
+        # The form names courier apps by their Saleor ids, the requestors by the
+        # installation's (scoped_id).
+        return replace(
+            settings,
+            verifying_apps=frozenset(
+                installation.scoped_id(pk) for pk in settings.verifying_apps
+            ),
+        )
 
     def active_channels(self) -> Collection[str]:
         if self.installation is None:
@@ -425,3 +435,15 @@ def _pk(global_id: str, type_name: str) -> str:
     except Exception:
         return ""
     return pk if found_type == type_name else ""
+
+
+def scoped(installation: Installation, data: OrderData | ParcelData) -> Any:
+    """A webhook's plain data in the engine's names for this installation: its
+    channel (``<public id>/<slug>``) and the customer account a code is pinned to
+    (``<public id>:<pk>``)."""
+    reader = data.reader
+    if reader is not None and reader.customer_id:
+        reader = replace(reader, customer_id=installation.scoped_id(reader.customer_id))
+    return replace(
+        data, channel_slug=installation.channel(data.channel_slug), reader=reader
+    )

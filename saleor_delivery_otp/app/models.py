@@ -59,6 +59,12 @@ class Installation(models.Model):
         """The engine's name of this installation's channel ``slug``."""
         return f"{self.public_id}{CHANNEL_SEPARATOR}{slug}"
 
+    def scoped_id(self, pk: str) -> str:
+        """The engine's name of this installation's user or app ``pk``: Saleor's
+        ids repeat across installations, and the engine keys pins, audit and
+        per-caller limits by them. "" stays "" (a guest has no account)."""
+        return f"{self.public_id}:{pk}" if pk else ""
+
     @staticmethod
     def split_channel(channel: str) -> tuple[str, str]:
         """``(public id, slug)`` of an engine channel name; ValueError if it is

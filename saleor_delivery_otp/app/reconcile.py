@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -27,7 +27,7 @@ from graphql_relay import to_global_id
 from .. import flows
 from ..ports import OrderData, ParcelData
 from . import mail, payloads, saleor_api, subscriptions
-from .host import AppHost, _pk
+from .host import AppHost, _pk, scoped
 from .models import Installation
 
 logger = logging.getLogger(__name__)
@@ -162,7 +162,7 @@ def _apply(
             )
             outcome.failed += 1
             return
-        data = replace(data, channel_slug=installation.channel(data.channel_slug))
+        data = scoped(installation, data)
         settings = host.channel_settings(data.channel_slug)
         if settings is None:
             return

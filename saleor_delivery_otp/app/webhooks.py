@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import replace
 
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
@@ -29,7 +28,7 @@ from django.views.decorators.http import require_POST
 from .. import flows
 from ..ports import OrderData
 from . import mail, payloads, saleor_api, signatures
-from .host import AppHost, _pk, held_elsewhere
+from .host import AppHost, _pk, held_elsewhere, scoped
 from .models import Installation
 
 logger = logging.getLogger(__name__)
@@ -98,7 +97,7 @@ def webhook_view(request: HttpRequest) -> JsonResponse:
             exc,
         )
         return _answer(400, "bad-payload")
-    data = replace(data, channel_slug=installation.channel(data.channel_slug))
+    data = scoped(installation, data)
     host = AppHost(installation)
     settings = host.channel_settings(data.channel_slug)
     if settings is None:

@@ -234,7 +234,7 @@ def widget_session(form: Any) -> WidgetSession:
             "Delivery codes need the Manage orders permission in Saleor.",
             "no-manage-orders",
         )
-    identifier = user_pk(verified.user_id)
+    identifier = installation.scoped_id(user_pk(verified.user_id))
     order_id = order_uuid(form.get("orderId"))
     channels = staff_channels(installation, str(token))
     return WidgetSession(
