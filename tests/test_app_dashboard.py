@@ -712,6 +712,10 @@ def test_the_configuration_lists_the_shops_channels_with_the_plugins_form(
         (OTHER_CHANNEL, "USD", False),
     ]
     assert data["channels"][0]["values"] == plugin_config.DEFAULTS
+    # Where the shop's storefront and couriers call the App: its own route.
+    assert data["api_url"] == (
+        f"https://otp.example.com/api/graphql/{saleor.installation.public_id}/"
+    )
     # The channels came from Saleor, asked with the App token.
     (asked,) = [r for r in saleor.saleor.requests if r.method == "POST"]
     assert asked.headers["authorization"] == f"Bearer {APP_TOKEN}"

@@ -41,6 +41,7 @@ from typing import Any
 
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import reverse
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
@@ -51,7 +52,7 @@ from ... import plugin_config
 from ...exceptions import ConfigurationError
 from ...plugin_config import FieldKind, app_pk
 from ...ports import EmailMode
-from .. import saleor_api
+from .. import manifest, saleor_api
 from ..models import ChannelConfiguration, Installation
 from . import auth, pages
 
@@ -134,6 +135,14 @@ def channels_api(request: HttpRequest) -> JsonResponse:
         return _json(
             {
                 "shop": session.installation.domain,
+                # Where this shop's storefront and couriers call the API
+                # (docs/app.md, "The storefront").
+                "api_url": manifest.absolute_url(
+                    reverse(
+                        "delivery_otp_app:graphql",
+                        kwargs={"installation": session.installation.public_id},
+                    )
+                ),
                 "fields": field_table(),
                 "channels": [
                     channel_view(session.installation, channel) for channel in channels

@@ -164,6 +164,11 @@
       loaded = true;
       var shop = document.getElementById("shop");
       if (shop && answer.data.shop) { shop.textContent = "Shop: " + answer.data.shop; shop.hidden = false; }
+      var apiUrl = document.getElementById("api-url");
+      if (apiUrl && answer.data.api_url) {
+        apiUrl.textContent = "Storefront and courier API: " + answer.data.api_url;
+        apiUrl.hidden = false;
+      }
       list.textContent = "";
       var channels = answer.data.channels || [];
       channels.forEach(function (channel) { list.appendChild(channelCard(answer.data.fields || [], channel)); });
