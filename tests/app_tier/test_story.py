@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+import requests
 
 from .stack import (
     APP_DATABASE,
@@ -663,3 +664,37 @@ def test_saleor_shows_the_status_and_never_the_code(
     # Saleor delivered every webhook to the App: none failed, none pending.
     report = deliveries(stack, installed.app_id)
     assert "FAILED" not in report and "PENDING" not in report, report
+
+
+WIDGET_TOKEN = """query DeliveryOtpWidgetToken($id: ID!) {
+  app(id: $id) { accessToken }
+}"""
+
+
+def test_the_order_widget_shows_the_parcel_verified_and_never_the_code(
+    stack, installed, order, parcels, verified, emailed_code
+):
+    """Step 9: staff open the order in the Dashboard: Saleor gives the App's widget
+    a Dashboard token for them (``App.accessToken``), posted as the Dashboard
+    posts its widget form."""
+    staff = token(stack, "staff")
+    access = stack.saleor(WIDGET_TOKEN, {"id": installed.app_id}, staff)["app"][
+        "accessToken"
+    ]
+    assert access, "Saleor gave staff no Dashboard token for the App"
+
+    response = requests.post(
+        f"{stack.app_url}/dashboard/order-widget",
+        data={
+            "saleorApiUrl": stack.saleor_api_url,
+            "appId": installed.app_id,
+            "accessToken": access,
+            "orderId": order.id,
+        },
+        timeout=10,
+    )
+
+    assert response.status_code == 200, response.text[:500]
+    page = response.text
+    assert "Verified" in page
+    assert emailed_code not in page
