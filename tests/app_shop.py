@@ -106,6 +106,7 @@ class Shop:
     def know_order(self, payload: dict[str, Any]) -> None:
         """Saleor's ``order(id)`` answer for the payload's order."""
         order = payload["order"]
+        self.follow(payload, "ORDER_CREATED")
         self.saleor.orders[order["id"]] = {
             "id": order["id"],
             "number": order["number"],
@@ -124,12 +125,16 @@ class Shop:
         *,
         sign: Callable[[bytes], str] | None = None,
         client: Client | None = None,
+        truth: bool = True,
         **headers: str | None,
     ) -> HttpResponse:
         """POST one webhook as Saleor does (saleor/webhook/transport/utils.py):
         the body signed with the installation's key; ``headers`` replace Saleor's
-        (None drops one)."""
+        (None drops one). ``truth``: Saleor's order is what the webhook says (it
+        sent it); False for a body Saleor's state does not back (a forgery)."""
         body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+        if truth and isinstance(payload, dict):
+            self.follow(payload, event)
         sent: dict[str, str | None] = {
             "Saleor-Domain": "shop.example.com",
             "Saleor-Api-Url": self.saleor.api_url,
@@ -144,6 +149,35 @@ class Shop:
                 content_type="application/json",
                 headers={k: v for k, v in sent.items() if v is not None},
             )
+
+    def follow(self, payload: dict[str, Any], event: str) -> None:
+        """Saleor's state after the event the payload tells of, as the App's own
+        query of the order reads it."""
+        order = payload.get("order")
+        if not isinstance(order, dict) or "id" not in order:
+            return
+        node = self.saleor.truth.setdefault(
+            order["id"], {"lines": [], "fulfillments": []}
+        )
+        name = event.upper()
+        for key, value in order.items():
+            if key != "lines" or name == "ORDER_CREATED":
+                node[key] = copy.deepcopy(value)
+        parcel = payload.get("fulfillment")
+        if isinstance(parcel, dict):
+            for known in node["fulfillments"]:
+                if known.get("id") == parcel.get("id"):
+                    known.update(copy.deepcopy(parcel))
+                    break
+            else:
+                node["fulfillments"].append(copy.deepcopy(parcel))
+        if name == "ORDER_CANCELLED":
+            node["status"] = "CANCELED"
+        elif name == "ORDER_EXPIRED":
+            node["status"] = "EXPIRED"
+        elif name == "ORDER_FULLY_REFUNDED":
+            node["total"] = {**node.get("total", {}), "gross": {"amount": 369.0}}
+            node["totalRefunded"] = {"amount": 369.0}
 
     def place(self, name: str) -> dict[str, Any]:
         """A committed ORDER_CREATED delivered, Saleor knowing the order."""

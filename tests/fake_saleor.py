@@ -94,6 +94,9 @@ class FakeSaleor:
     apps: dict[str, App] = field(default_factory=dict)
     staff: dict[str, dict[str, Any]] = field(default_factory=dict)
     orders: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # What Saleor knows of each order now, as the App's ``DeliveryOtpOrderNow``
+    # query reads it (app/reconcile.py): the order with its lines and parcels.
+    truth: dict[str, dict[str, Any]] = field(default_factory=dict)
     shop_name: str = "Example Shop"
     # The JWKS at /.well-known/jwks.json (tests.app_keys.Installation.publish sets
     # it); None: 404.
@@ -146,6 +149,8 @@ class FakeSaleor:
         except Exception:
             return 400, {}, b'{"errors": [{"message": "Syntax Error"}]}'
         variables = body.get("variables") or {}
+        if "DeliveryOtpOrderNow" in str(body.get("query")):
+            return self._order_now(received.token, variables.get("id"))
         data: dict[str, Any] = {}
         errors: list[dict[str, Any]] = []
         for selection in selections:
@@ -161,6 +166,19 @@ class FakeSaleor:
         document: dict[str, Any] = {"data": data}
         if errors:
             document["errors"] = errors
+        return 200, {"Content-Type": "application/json"}, _dump(document)
+
+    def _order_now(self, token: str, order_id: object) -> tuple[int, dict, bytes]:
+        """The whole order, as Saleor answers the App's query of it (no
+        projection: the fake keeps exactly the fields that query asks for)."""
+        app = self.apps.get(token)
+        if app is None or MANAGE_ORDERS not in app.permissions:
+            document: dict[str, Any] = {
+                "data": {"order": None},
+                "errors": [NO_MANAGE_ORDERS],
+            }
+        else:
+            document = {"data": {"order": self.truth.get(str(order_id))}}
         return 200, {"Content-Type": "application/json"}, _dump(document)
 
     def _resolve(

@@ -232,6 +232,14 @@ def _sends_confirmation(order: Mapping[str, Any]) -> bool:
     return _enum(order, "origin", "order") != DRAFT
 
 
+def order_global_id(payload: object) -> str:
+    """The global ID of the order a flow event's payload is about (checked as one:
+    ``Order:<uuid>``)."""
+    order = _order(payload)
+    _uuid_id(order, "id", "order", "Order")
+    return str(order["id"])
+
+
 def order_brief(payload: object) -> OrderData:
     """The order without its lines."""
     order = _order(payload)

@@ -1,5 +1,12 @@
-"""Events Saleor gave up on: a periodic pass that asks each installation for its
-recently updated orders and applies what a lost webhook would have.
+"""What Saleor says of an order, applied: for each webhook (a notice that the order
+changed) and, for the events Saleor gave up on, a periodic pass over each
+installation's recently updated orders.
+
+A webhook's body is signed by Saleor, but with the key Saleor signs every app's
+webhooks with, and any app of the shop may write its own subscription query
+(aliases included): a body is no proof of the order's state. So the App takes
+from a webhook only which order changed, and asks Saleor for that order with its
+own App token (:func:`settle`); the flows run on Saleor's answer.
 
 Saleor retries a webhook a few times and then drops it; a code must not go missing
 with it. Every flow is idempotent, so the pass simply plays, for each order
@@ -25,9 +32,10 @@ from django.utils import timezone
 from graphql_relay import to_global_id
 
 from .. import flows
+from ..models import DeliveryCode
 from ..ports import OrderData, ParcelData
 from . import mail, payloads, saleor_api, subscriptions
-from .host import AppHost, _pk, scoped
+from .host import AppHost, _pk, held_elsewhere, scoped
 from .models import Installation
 
 logger = logging.getLogger(__name__)
@@ -37,21 +45,36 @@ PAGE_SIZE = 50
 # Bounds one pass per installation: 20 pages of 50 orders.
 MAX_PAGES = 20
 
+# An order as the flows need it now: the webhooks' fields, its parcels, and what
+# tells a full refund (Saleor's order status does not).
+_NODE = """
+      ...DeliveryOtpOrder
+      lines { quantity ...DeliveryOtpLine }
+      fulfillments { ...DeliveryOtpParcel }
+      total { gross { amount } }
+      totalRefunded { amount }
+"""
+_FRAGMENTS = (
+    subscriptions.ORDER_FIELDS + subscriptions.PARCEL_FIELDS + subscriptions.LINE_FIELDS
+)
+
 QUERY = (
     """query DeliveryOtpReconcile($since: DateTime!, $after: String) {
   orders(first: PAGE_SIZE, after: $after, filter: {updatedAt: {gte: $since}}) {
     pageInfo { hasNextPage endCursor }
-    edges { node {
-      ...DeliveryOtpOrder
-      lines { quantity ...DeliveryOtpLine }
-      fulfillments { ...DeliveryOtpParcel }
-    } }
+    edges { node {NODE} }
   }
 }
-""".replace("PAGE_SIZE", str(PAGE_SIZE))
-    + subscriptions.ORDER_FIELDS
-    + subscriptions.PARCEL_FIELDS
-    + subscriptions.LINE_FIELDS
+""".replace("PAGE_SIZE", str(PAGE_SIZE)).replace("NODE", _NODE)
+    + _FRAGMENTS
+)
+
+ORDER_QUERY = (
+    """query DeliveryOtpOrderNow($id: ID!) {
+  order(id: $id) {NODE}
+}
+""".replace("NODE", _NODE)
+    + _FRAGMENTS
 )
 
 _CLOSED = {
@@ -67,11 +90,31 @@ class Outcome:
     orders: int = 0
     events: int = 0
     failed: int = 0
+    # Orders whose id another installation's codes hold (host.held_elsewhere).
+    refused: int = 0
 
 
 def window() -> timedelta:
     value = getattr(django_settings, "DELIVERY_OTP_APP_RECONCILE_WINDOW", None)
     return value if isinstance(value, timedelta) else DEFAULT_WINDOW
+
+
+def settle(installation: Installation, order_id: str) -> Outcome:
+    """Apply what Saleor says now of one order (``order_id``: its global ID), as
+    the installation's App token reads it. An order Saleor does not know to this
+    App does nothing."""
+    host = AppHost(installation)
+    outcome = Outcome()
+    document = saleor_api.execute(
+        installation.saleor_api_url, installation.token(), ORDER_QUERY, {"id": order_id}
+    )
+    if document.get("errors"):
+        raise saleor_api.SaleorUnavailable("the order could not be read")
+    node = (document.get("data") or {}).get("order")
+    if isinstance(node, dict):
+        outcome.orders = 1
+        _apply(installation, host, node, outcome)
+    return outcome
 
 
 def reconcile(installation: Installation, *, now: datetime | None = None) -> Outcome:
@@ -132,6 +175,19 @@ def _apply(
                     True,
                 )
             )
+            if _tracking_changed(installation, node, fulfillment):
+                steps.append(
+                    (
+                        flows.TRACKING_NUMBER_UPDATED,
+                        _envelope(
+                            installation,
+                            "FulfillmentTrackingNumberUpdated",
+                            fulfillment=fulfillment,
+                            order=order_only,
+                        ),
+                        False,
+                    )
+                )
         elif status == _CANCELED:
             steps.append(
                 (
@@ -146,11 +202,22 @@ def _apply(
                 )
             )
     closed = _CLOSED.get(str(node.get("status")))
+    if closed is None and _fully_refunded(node):
+        closed = (flows.ORDER_FULLY_REFUNDED, "OrderFullyRefunded")
     if closed is not None:
         event, typename = closed
         steps.append(
             (event, _envelope(installation, typename, order=order_only), False)
         )
+    try:
+        order_id = payloads.order_brief({"order": order_only}).id
+    except payloads.PayloadError:
+        outcome.failed += 1
+        return
+    if held_elsewhere(installation, order_id):
+        # Never another shop's codes to bind or revoke (host.held_elsewhere).
+        outcome.refused += 1
+        return
     for event, envelope, issues in steps:
         try:
             data = _read(event, envelope)
@@ -173,6 +240,34 @@ def _apply(
             outcome.failed += 1
 
 
+def _tracking_changed(
+    installation: Installation, node: dict, fulfillment: dict
+) -> bool:
+    """Whether the parcel's code knows another tracking number than Saleor's."""
+    try:
+        parcel_id = payloads.parcel_brief(
+            {"fulfillment": fulfillment, "order": node}
+        ).id
+        channel = installation.channel(str((node.get("channel") or {})["slug"]))
+    except (payloads.PayloadError, KeyError, TypeError):
+        return False
+    return (
+        DeliveryCode.objects.current()
+        .filter(fulfillment_id=parcel_id, channel=channel)
+        .exclude(tracking_number=str(fulfillment.get("trackingNumber") or ""))
+        .exists()
+    )
+
+
+def _fully_refunded(node: dict) -> bool:
+    try:
+        gross = float(((node.get("total") or {}).get("gross") or {})["amount"])
+        refunded = float((node.get("totalRefunded") or {})["amount"])
+    except (KeyError, TypeError, ValueError):
+        return False
+    return gross > 0 and refunded >= gross
+
+
 def _given(data: OrderData | ParcelData) -> Callable[[], OrderData | ParcelData]:
     return lambda: data
 
@@ -182,7 +277,7 @@ def _read(event: str, envelope: dict) -> OrderData | ParcelData:
         return payloads.order_data(envelope)
     if event == flows.FULFILLMENT_CREATED:
         return payloads.parcel_data(envelope)
-    if event == flows.FULFILLMENT_CANCELED:
+    if event in (flows.FULFILLMENT_CANCELED, flows.TRACKING_NUMBER_UPDATED):
         return payloads.parcel_brief(envelope)
     return payloads.order_brief(envelope)
 

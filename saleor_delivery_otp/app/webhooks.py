@@ -8,11 +8,15 @@ this App of that installation as its recipient, so a body signed by one Saleor
 cannot be replayed to another installation. Anything else gets 401 and changes
 nothing.
 
-Then the payload becomes plain data (:mod:`.payloads`), the channel the engine's
-name for it, and :func:`saleor_delivery_otp.flows.run` does what the plugin's
-hooks do: idempotent (Saleor retries), fast (the e-mail, the timeline note and
-the parcel status follow on Celery). A delivery whose flow failed gets 500, so
-Saleor delivers it again.
+A verified delivery is still only a notice of which order changed: Saleor signs
+every app's webhooks with one key, and any app of the shop may have it sign a body
+of the app's own making (its own subscription query, aliases included). So the
+App asks Saleor for the order with its own token and runs the flows on that
+answer (:func:`.reconcile.settle`), as the plugin's hooks do on Saleor's objects:
+idempotent (Saleor retries), the e-mail, the timeline note and the parcel status
+following on Celery. A delivery that could not be settled gets 500, so Saleor
+delivers it again. APP_DELETED is believed only once Saleor refuses the App's
+token.
 """
 
 from __future__ import annotations
@@ -25,10 +29,8 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from .. import flows
-from ..ports import OrderData
-from . import mail, payloads, saleor_api, signatures
-from .host import AppHost, _pk, held_elsewhere, scoped
+from . import payloads, reconcile, saleor_api, signatures
+from .host import _pk
 from .models import Installation
 
 logger = logging.getLogger(__name__)
@@ -36,8 +38,6 @@ logger = logging.getLogger(__name__)
 # Saleor's payloads for an order with many lines stay well below this.
 MAX_BODY_BYTES = 1024 * 1024
 APP_DELETED = "APP_DELETED"
-# The events whose payload carries what the code e-mail says.
-_MAIL_EVENTS = ("ORDER_CREATED", "FULFILLMENT_CREATED", "FULFILLMENT_APPROVED")
 
 
 def _answer(status: int, code: str) -> JsonResponse:
@@ -88,8 +88,9 @@ def webhook_view(request: HttpRequest) -> JsonResponse:
             return _app_deleted(installation, payload)
         if event not in payloads.READERS:
             return _answer(200, "ignored")
-        flow_event, data = payloads.read(event, payload)
-        facts = payloads.mail_facts(payload) if event in _MAIL_EVENTS else None
+        if payloads.event_of(payload) != event:
+            raise payloads.PayloadError("__typename names another event.")
+        order_id = payloads.order_global_id(payload)
     except (ValueError, payloads.PayloadError) as exc:
         logger.warning(
             "Delivery-code App: webhook of installation %s not understood (%s).",
@@ -97,19 +98,25 @@ def webhook_view(request: HttpRequest) -> JsonResponse:
             exc,
         )
         return _answer(400, "bad-payload")
-    data = scoped(installation, data)
-    host = AppHost(installation)
-    settings = host.channel_settings(data.channel_slug)
-    if settings is None:
-        return _answer(200, "off-in-channel")
-    order_id = data.id if isinstance(data, OrderData) else data.order_id
-    if held_elsewhere(installation, order_id):
+    # The body says which order changed, nothing more: any app of the shop can
+    # have Saleor sign a body of its own making (its own subscription query,
+    # aliases included). What the order is now comes from Saleor, asked with
+    # this App's token (reconcile.settle).
+    try:
+        outcome = reconcile.settle(installation, order_id)
+    except Exception as exc:
+        logger.warning(
+            "Delivery-code App: order of installation %s not read (%s); Saleor "
+            "delivers again.",
+            installation.public_id,
+            type(exc).__name__,
+        )
+        return _answer(500, "failed")
+    if outcome.refused:
         # Never another shop's codes to bind or revoke (host.held_elsewhere).
         return _answer(409, "order-of-another-installation")
-    if facts is not None:
-        mail.remember(installation, data, facts, settings)
-    if not flows.run(flow_event, host, data.id, lambda: data, settings):
-        # Saleor delivers it again; the flow is idempotent.
+    if outcome.failed:
+        # Saleor delivers it again; the flows are idempotent.
         return _answer(500, "failed")
     return _answer(200, "ok")
 
@@ -119,6 +126,26 @@ def _app_deleted(installation: Installation, payload: object) -> JsonResponse:
     no longer works); codes and configuration stay, so that a re-installation
     on the same Saleor finds them (docs/app.md, Uninstall)."""
     if payloads.deleted_app_id(payload) != _pk(installation.saleor_app_id, "App"):
+        return _answer(200, "ignored")
+    # A signed body is no proof (another app may have Saleor sign one): only a
+    # token Saleor no longer accepts is.
+    try:
+        saleor_api.fetch_app(installation.saleor_api_url, installation.token())
+    except saleor_api.TokenRefused:
+        pass
+    except Exception as exc:
+        logger.warning(
+            "Delivery-code App: APP_DELETED of installation %s not confirmed (%s).",
+            installation.public_id,
+            type(exc).__name__,
+        )
+        return _answer(500, "unconfirmed")
+    else:
+        logger.warning(
+            "Delivery-code App: APP_DELETED of installation %s, but Saleor still "
+            "accepts its token; ignored.",
+            installation.public_id,
+        )
         return _answer(200, "ignored")
     installation.deleted_at = timezone.now()
     installation.save(update_fields=["deleted_at", "updated_at"])
