@@ -14,7 +14,7 @@ SALEOR_DB ?= postgres://postgres@127.0.0.1:5432/saleor
 # The App tier creates and drops its own databases on this server.
 APP_TIER_DB ?= postgres://postgres@127.0.0.1:5432
 
-.PHONY: sandbox story test lint format bench bench-timing saleor-test saleor-mypy bench-saleor app-test driver-screenshots clean
+.PHONY: sandbox story test lint format bench bench-timing saleor-test saleor-mypy bench-saleor app-test bench-app driver-screenshots clean
 
 $(STAMP): setup.py constraints.txt
 	test -x $(PY) || "$$(./scripts/python312)" -m venv $(VENV)
@@ -79,6 +79,12 @@ app-test: $(STAMP)
 		$(VENV)/bin/pytest -c tests/app_tier/app-tier.ini tests/app_tier \
 			|| test $$? -eq 5; \
 	fi
+
+# The App's benchmarks (benchmarks/app.py) on the App tier's stack, with databases
+# and Redis databases of their own: it may run beside app-test.
+bench-app: $(STAMP)
+	DELIVERY_OTP_APP_TIER_DB=$(APP_TIER_DB) DELIVERY_OTP_APP_PYTHON=$(abspath $(PY)) \
+		$(SALEOR_VENV)/bin/python benchmarks/app.py
 
 bench-saleor:
 	DATABASE_URL=$(SALEOR_DB) $(SALEOR_VENV)/bin/python benchmarks/saleor_overhead.py

@@ -23,6 +23,11 @@ What it needs, each from the environment with a default:
 * ``DELIVERY_OTP_APP_PYTHON``: the interpreter the App runs in (default: this
   one; ``make app-test`` gives it the project's own ``.venv``, where Saleor is
   not installed). Saleor runs in this interpreter.
+* ``DELIVERY_OTP_APP_TIER_DB_SUFFIX`` and ``DELIVERY_OTP_APP_TIER_REDIS_DBS``:
+  another run's names, so that two runs at once do not drop each other's
+  databases (``_bench`` makes them ``saleor_apptier_bench``,
+  ``saleor_apptier_template_bench`` and ``delivery_otp_apptier_app_bench``;
+  ``3,4`` uses Redis databases 3 and 4); ``benchmarks/app.py`` uses those two.
 
 Each process logs into the session's temporary folder; a failed step quotes the
 end of every log.
@@ -32,7 +37,6 @@ from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
-import os
 import sys
 
 import pytest
@@ -85,20 +89,11 @@ def pytest_pycollect_makemodule(module_path, parent):  # type: ignore[no-untyped
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory):  # type: ignore[no-untyped-def]
     """Saleor, its worker, the App, its worker and the SMTP server, running."""
-    from .stack import Stack
+    from .stack import stack_from_env
 
     logs = tmp_path_factory.mktemp("app-tier-logs")
-    running = Stack(
-        logs=logs,
-        postgres_url=os.environ.get(
-            "DELIVERY_OTP_APP_TIER_DB", "postgres://postgres@127.0.0.1:5432"
-        ),
-        redis_url=os.environ.get(
-            "DELIVERY_OTP_APP_TIER_REDIS", "redis://127.0.0.1:6379"
-        ),
-        app_python=os.environ.get("DELIVERY_OTP_APP_PYTHON") or sys.executable,
-        saleor_python=sys.executable,
-        fresh=os.environ.get("DELIVERY_OTP_APP_TIER_FRESH") == "1",
+    running = stack_from_env(
+        logs, saleor_python=sys.executable, default_app_python=sys.executable
     )
     try:
         running.start()

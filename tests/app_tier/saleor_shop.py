@@ -143,7 +143,11 @@ def build(passwords: dict[str, str]) -> dict[str, object]:
             price_amount=price,
             discounted_price_amount=price,
         )
-        Stock.objects.create(warehouse=warehouse, product_variant=variant, quantity=10)
+        # Enough for the App's benchmarks (benchmarks/app.py: 30 orders and a
+        # parcel per courier's door).
+        Stock.objects.create(
+            warehouse=warehouse, product_variant=variant, quantity=1000
+        )
         variants[slug] = to_global_id("ProductVariant", variant.pk)
     customer = user("lena@example.com", passwords["customer"], staff=False)
     staff = user("staff@example.com", passwords["staff"], staff=True)

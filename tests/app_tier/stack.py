@@ -296,6 +296,9 @@ class Mailbox:
 
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
+        # time.monotonic() when each message's DATA was accepted, in step with
+        # ``messages`` (the benchmarks time the code e-mail from it).
+        self.received_at: list[float] = []
         self._lock = threading.Lock()
         self.port = free_port()
         self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
@@ -307,6 +310,7 @@ class Mailbox:
         assert isinstance(message, EmailMessage)
         with self._lock:
             self.messages.append(message)
+            self.received_at.append(time.monotonic())
         return "250 Message accepted for delivery"
 
     def start(self) -> None:
@@ -318,6 +322,11 @@ class Mailbox:
     def to(self, address: str) -> list[EmailMessage]:
         with self._lock:
             return [m for m in self.messages if address in str(m.get("To", ""))]
+
+    def received(self) -> list[tuple[float, EmailMessage]]:
+        """Every message so far with the monotonic time it arrived."""
+        with self._lock:
+            return list(zip(self.received_at, self.messages, strict=True))
 
 
 def text_of(message: EmailMessage) -> str:
@@ -405,6 +414,63 @@ SALEOR_TEMPLATE = "saleor_apptier_template"
 APP_DATABASE = "delivery_otp_apptier_app"
 SALEOR_REDIS_DB = 13
 APP_REDIS_DB = 14
+
+
+@dataclass(frozen=True)
+class Names:
+    """The databases and Redis databases one run owns (drops, clones, flushes).
+
+    Two runs at once (the App tier and the App's benchmarks, or two checkouts)
+    need different ones: ``DELIVERY_OTP_APP_TIER_DB_SUFFIX`` is appended to the
+    three database names (``_bench``: ``saleor_apptier_bench`` ...), and
+    ``DELIVERY_OTP_APP_TIER_REDIS_DBS`` names Saleor's and the App's Redis
+    databases (``3,4``); the defaults are the App tier's own.
+    """
+
+    saleor_database: str = SALEOR_DATABASE
+    saleor_template: str = SALEOR_TEMPLATE
+    app_database: str = APP_DATABASE
+    saleor_redis_db: int = SALEOR_REDIS_DB
+    app_redis_db: int = APP_REDIS_DB
+
+    @classmethod
+    def from_env(
+        cls,
+        environ: Mapping[str, str] = os.environ,
+        *,
+        suffix: str = "",
+        redis_dbs: str = "",
+    ) -> Names:
+        """From the environment; ``suffix`` and ``redis_dbs`` are the defaults
+        when it names none."""
+        suffix = environ.get("DELIVERY_OTP_APP_TIER_DB_SUFFIX", suffix)
+        if not all(ch.isascii() and (ch.isalnum() or ch == "_") for ch in suffix):
+            raise StackError(
+                "DELIVERY_OTP_APP_TIER_DB_SUFFIX may hold letters, digits and '_' only."
+            )
+        dbs = environ.get("DELIVERY_OTP_APP_TIER_REDIS_DBS", redis_dbs)
+        saleor_db, app_db = SALEOR_REDIS_DB, APP_REDIS_DB
+        if dbs:
+            parts = [part.strip() for part in dbs.split(",")]
+            if len(parts) != 2 or not all(part.isdigit() for part in parts):
+                raise StackError(
+                    "DELIVERY_OTP_APP_TIER_REDIS_DBS must be two Redis database "
+                    "numbers, Saleor's and the App's: e.g. 3,4."
+                )
+            saleor_db, app_db = int(parts[0]), int(parts[1])
+            if saleor_db == app_db:
+                raise StackError(
+                    "DELIVERY_OTP_APP_TIER_REDIS_DBS names one database twice."
+                )
+        return cls(
+            saleor_database=SALEOR_DATABASE + suffix,
+            saleor_template=SALEOR_TEMPLATE + suffix,
+            app_database=APP_DATABASE + suffix,
+            saleor_redis_db=saleor_db,
+            app_redis_db=app_db,
+        )
+
+
 # Saleor's migrate takes about two minutes on an idle machine.
 MIGRATE_TIMEOUT = 900
 START_TIMEOUT = 120
@@ -418,6 +484,9 @@ class Stack:
     app_python: str
     saleor_python: str
     fresh: bool = False
+    names: Names = field(default_factory=Names)
+    # Further variables for the App's processes (the benchmarks' settings).
+    app_env: Mapping[str, str] = field(default_factory=dict)
 
     processes: Processes = field(init=False)
     postgres: Postgres = field(init=False)
@@ -456,7 +525,7 @@ class Stack:
         return GraphQL(f"{self.app_url}/api/graphql/{public_id}/", "the App")
 
     def app_db(self) -> psycopg.Connection[Any]:
-        return self.postgres.connect(APP_DATABASE)
+        return self.postgres.connect(self.names.app_database)
 
     def diagnose(self) -> str:
         return f"Logs in {self.logs}:\n{self.processes.tails()}"
@@ -473,11 +542,11 @@ class Stack:
             serialization.PrivateFormat.PKCS8,
             serialization.NoEncryption(),
         ).decode()
-        redis = f"{self.redis_url.rstrip('/')}/{SALEOR_REDIS_DB}"
+        redis = f"{self.redis_url.rstrip('/')}/{self.names.saleor_redis_db}"
         return {
             **_base_env(),
             "DJANGO_SETTINGS_MODULE": "saleor.settings",
-            "DATABASE_URL": self.postgres.database_url(SALEOR_DATABASE),
+            "DATABASE_URL": self.postgres.database_url(self.names.saleor_database),
             "SECRET_KEY": os.urandom(32).hex(),
             # One key for the web process and the worker: the worker signs the
             # webhooks, the web process serves the JWKS the App checks them with.
@@ -499,8 +568,8 @@ class Stack:
         return {
             **_base_env(),
             "SECRET_KEY": os.urandom(32).hex(),
-            "DATABASE_URL": self.postgres.database_url(APP_DATABASE),
-            "REDIS_URL": f"{self.redis_url.rstrip('/')}/{APP_REDIS_DB}",
+            "DATABASE_URL": self.postgres.database_url(self.names.app_database),
+            "REDIS_URL": f"{self.redis_url.rstrip('/')}/{self.names.app_redis_db}",
             "DELIVERY_OTP_KEYS": os.urandom(32).hex(),
             "DELIVERY_OTP_APP_URL": self.app_url,
             "DELIVERY_OTP_APP_TOKEN_KEYS": Fernet.generate_key().decode(),
@@ -509,13 +578,14 @@ class Stack:
             "EMAIL_PORT": str(self.mailbox.port),
             "DEFAULT_FROM_EMAIL": "Watch shop <shop@example.com>",
             "CELERY_BEAT_SCHEDULE_FILENAME": str(self.logs / "app-beat-schedule"),
+            **self.app_env,
         }
 
     # --- start and stop ---
 
     def start(self) -> None:
         self.mailbox.start()
-        for db in (SALEOR_REDIS_DB, APP_REDIS_DB):
+        for db in (self.names.saleor_redis_db, self.names.app_redis_db):
             flush_redis(f"{self.redis_url.rstrip('/')}/{db}")
         saleor_env = self._saleor_env()
         self._saleor_database(saleor_env)
@@ -558,7 +628,7 @@ class Stack:
             ],
             saleor_env,
         )
-        self.postgres.recreate(APP_DATABASE)
+        self.postgres.recreate(self.names.app_database)
         app_env = self._app_env()
         command = [self.app_python, "-m", "saleor_delivery_otp.cli", "app"]
         app = self.processes.start(
@@ -579,8 +649,8 @@ class Stack:
         wait_for_log(app_worker, " ready.", timeout=START_TIMEOUT)
 
     def _saleor_database(self, env: dict[str, str]) -> None:
-        """``saleor_apptier``, fresh: a copy of a template that Saleor's own
-        ``migrate`` built from the same migrations."""
+        """``saleor_apptier`` (or its run's name), fresh: a copy of a template
+        that Saleor's own ``migrate`` built from the same migrations."""
         spec = importlib.util.find_spec("saleor")  # its place, not imported
         if spec is None or not spec.submodule_search_locations:
             raise StackError("Saleor is not installed in this interpreter.")
@@ -588,20 +658,48 @@ class Stack:
             Path(next(iter(spec.submodule_search_locations))),
             REPO / "saleor_delivery_otp",
         )
-        if self.fresh or self.postgres.comment(SALEOR_TEMPLATE) != fingerprint:
-            self.postgres.recreate(SALEOR_TEMPLATE)
+        template = self.names.saleor_template
+        if self.fresh or self.postgres.comment(template) != fingerprint:
+            self.postgres.recreate(template)
             self.processes.run(
                 "saleor-migrate",
                 [self.saleor_python, "-m", "django", "migrate", "--noinput", "-v0"],
-                {**env, "DATABASE_URL": self.postgres.database_url(SALEOR_TEMPLATE)},
+                {**env, "DATABASE_URL": self.postgres.database_url(template)},
                 timeout=MIGRATE_TIMEOUT,
             )
-            self.postgres.set_comment(SALEOR_TEMPLATE, fingerprint)
-        self.postgres.recreate(SALEOR_DATABASE, template=SALEOR_TEMPLATE)
+            self.postgres.set_comment(template, fingerprint)
+        self.postgres.recreate(self.names.saleor_database, template=template)
 
     def stop(self) -> None:
         self.processes.stop_all()
         self.mailbox.stop()
+
+
+def stack_from_env(
+    logs: Path,
+    *,
+    saleor_python: str,
+    default_app_python: str,
+    names: Names | None = None,
+    app_env: Mapping[str, str] | None = None,
+) -> Stack:
+    """A stack configured as the App tier's conftest documents it: the servers in
+    ``DELIVERY_OTP_APP_TIER_DB``/``_REDIS``, the App's interpreter in
+    ``DELIVERY_OTP_APP_PYTHON``, the names in :class:`Names`."""
+    return Stack(
+        logs=logs,
+        postgres_url=os.environ.get(
+            "DELIVERY_OTP_APP_TIER_DB", "postgres://postgres@127.0.0.1:5432"
+        ),
+        redis_url=os.environ.get(
+            "DELIVERY_OTP_APP_TIER_REDIS", "redis://127.0.0.1:6379"
+        ),
+        app_python=os.environ.get("DELIVERY_OTP_APP_PYTHON") or default_app_python,
+        saleor_python=saleor_python,
+        fresh=os.environ.get("DELIVERY_OTP_APP_TIER_FRESH") == "1",
+        names=names or Names.from_env(),
+        app_env=dict(app_env or {}),
+    )
 
 
 def _base_env() -> dict[str, str]:

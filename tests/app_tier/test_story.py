@@ -26,7 +26,6 @@ import pytest
 import requests
 
 from .stack import (
-    APP_DATABASE,
     Stack,
     StackError,
     html_of,
@@ -231,6 +230,11 @@ class Installed:
 def installed(stack: Stack) -> Installed:
     """Step 1: staff install the App from its manifest URL; Saleor posts the App
     token to the App, which registers the installation."""
+    return install_app(stack)
+
+
+def install_app(stack: Stack) -> Installed:
+    """:func:`installed`, as a function (the App's benchmarks install it too)."""
     staff = token(stack, "staff")
     # appInstall grants what ``permissions`` lists (Saleor replaces the
     # manifest's permissions by them), as the Dashboard passes the manifest's.
@@ -275,8 +279,8 @@ def installed(stack: Stack) -> Installed:
         ).fetchall()
     if len(rows) != 1 or rows[0][0] != stack.saleor_api_url:
         raise StackError(
-            f"The App registered {rows!r} in {APP_DATABASE}, not one installation "
-            f"of {stack.saleor_api_url}.\n{stack.diagnose()}"
+            f"The App registered {rows!r} in {stack.names.app_database}, not one "
+            f"installation of {stack.saleor_api_url}.\n{stack.diagnose()}"
         )
     api_url, app_id, public_id, _ = rows[0]
     if app_id != apps[0]["id"]:
