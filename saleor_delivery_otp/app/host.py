@@ -75,12 +75,26 @@ class AppHost:
         self.installation = installation
         self._settings: dict[str, ChannelSettings | None] = {}
         self._keyring: Keyring | None = None
+        # The request's installation's active configurations, by slug, once read.
+        self._active: dict[str, ChannelConfiguration] | None = None
+
+    @property
+    def installation_pk(self) -> int | None:
+        return self.installation.pk if self.installation is not None else None
 
     # --- which installation ---------------------------------------------------------
 
     def _owner(self, channel: str) -> tuple[Installation, str] | None:
         """The installation owning ``channel`` and its Saleor slug; within a
-        request, only the request's installation owns anything."""
+        request, only the request's installation owns anything (no query)."""
+        if self.installation is not None:
+            try:
+                public_id, slug = Installation.split_channel(channel)
+            except ValueError:
+                return None
+            if public_id != str(self.installation.public_id):
+                return None
+            return self.installation, slug
         found = Installation.of_channel(channel)
         if found is None:
             return None
@@ -260,9 +274,13 @@ class AppHost:
         if owner is None:
             return None
         installation, slug = owner
-        row = ChannelConfiguration.objects.filter(
-            installation=installation, slug=slug, active=True
-        ).first()
+        if self._active is not None and installation.pk == self.installation_pk:
+            # active_channels() read them already, in the same query.
+            row = self._active.get(slug)
+        else:
+            row = ChannelConfiguration.objects.filter(
+                installation=installation, slug=slug, active=True
+            ).first()
         if row is None:
             return None
         try:
@@ -295,12 +313,19 @@ class AppHost:
         )
 
     def active_channels(self) -> Collection[str]:
+        """The request's installation's channels where codes are on. Their
+        configurations come in the same query and are kept for
+        channel_settings (the courier's verify asks both)."""
         if self.installation is None:
             return []
-        slugs = ChannelConfiguration.objects.filter(
-            installation=self.installation, active=True
-        ).values_list("slug", flat=True)
-        return [self.installation.channel(slug) for slug in slugs]
+        if self._active is None:
+            self._active = {
+                row.slug: row
+                for row in ChannelConfiguration.objects.filter(
+                    installation=self.installation, active=True
+                )
+            }
+        return [self.installation.channel(slug) for slug in self._active]
 
     def keyring(self) -> Keyring:
         if self._keyring is None:
