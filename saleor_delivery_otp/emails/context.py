@@ -30,6 +30,16 @@ def with_reveal_token(order_url: str, reveal_token: str) -> str:
     return f"{order_url}{joiner}{REVEAL_TOKEN_FRAGMENT}={token}"
 
 
+def without_reveal_token(order_url: str) -> str:
+    """The order page link as a shop's template may have it: without the reveal
+    token :func:`with_reveal_token` appended (an image URL would carry it away)."""
+    for joiner in ("#", "&"):
+        head, found, _ = order_url.rpartition(f"{joiner}{REVEAL_TOKEN_FRAGMENT}=")
+        if found:
+            return head
+    return order_url
+
+
 @dataclass(frozen=True)
 class SmtpTransport:
     """An SMTP server to send through: the channel's UserEmailPlugin settings.

@@ -46,7 +46,13 @@ from babel.dates import format_datetime as babel_format_datetime
 from babel.numbers import format_currency, get_currency_precision, get_currency_symbol
 
 from ..conf import settings
-from .context import EmailContext, EmailTemplates, ParcelItem, item_name
+from .context import (
+    EmailContext,
+    EmailTemplates,
+    ParcelItem,
+    item_name,
+    without_reveal_token,
+)
 
 if TYPE_CHECKING:
     from ..models import DeliveryCode
@@ -587,13 +593,20 @@ def _placed_as_content(output: str, marker: str, part: _Part) -> bool:
 
 
 def _without_code(context: Mapping[str, Any]) -> dict[str, Any]:
+    """A shop template's variables: neither the code nor the reveal token of the
+    order page link, which opens the code as well. Both reach the customer only
+    through our code block (its "find it again" link)."""
+    shown = dict(context)
+    if isinstance(shown.get("order_url"), str):
+        shown["order_url"] = without_reveal_token(shown["order_url"])
     block = context.get("delivery_code")
-    if not isinstance(block, Mapping):
-        return dict(context)
-    return {
-        **context,
-        "delivery_code": {k: v for k, v in block.items() if k != "code"},
-    }
+    if isinstance(block, Mapping):
+        shown["delivery_code"] = {
+            k: without_reveal_token(v) if k == "order_url" and isinstance(v, str) else v
+            for k, v in block.items()
+            if k != "code"
+        }
+    return shown
 
 
 def _code_block(
