@@ -299,3 +299,16 @@ def running(fake: FakeSaleor | None = None) -> Iterator[FakeSaleor]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+def orders_answer(*nodes: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
+    """Saleor's answer to the App's ``orders`` query (one page), for ``answer``."""
+    document = {
+        "data": {
+            "orders": {
+                "pageInfo": {"hasNextPage": False, "endCursor": None},
+                "edges": [{"node": node} for node in nodes],
+            }
+        }
+    }
+    return 200, {"Content-Type": "application/json"}, _dump(document)

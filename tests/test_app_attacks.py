@@ -4,7 +4,6 @@ their own installation (host.held_elsewhere in the shared path)."""
 
 from __future__ import annotations
 
-import json
 import uuid
 
 import pytest
@@ -15,6 +14,7 @@ from saleor_delivery_otp.app import reconcile
 from saleor_delivery_otp.models import CodeStatus, DeliveryCode
 
 from .app_shop import fixture, shops
+from .fake_saleor import orders_answer
 from .test_app_flow import CODES, ORDER, code_of, codes
 
 pytestmark = pytest.mark.django_db
@@ -131,20 +131,7 @@ def test_f2_bs_reconciliation_revokes_as_code_of_the_same_order_id(two):
     node["id"] = ORDER
     node["status"] = "CANCELED"
     node["fulfillments"] = []
-    b.saleor.answer = (
-        200,
-        {"Content-Type": "application/json"},
-        json.dumps(
-            {
-                "data": {
-                    "orders": {
-                        "pageInfo": {"hasNextPage": False, "endCursor": None},
-                        "edges": [{"node": node}],
-                    }
-                }
-            }
-        ).encode(),
-    )
+    b.saleor.answer = orders_answer(node)
 
     with b.follow_ups(execute=True):
         reconcile.reconcile(b.installation)
@@ -164,20 +151,7 @@ def test_f2_bs_reconciliation_binds_as_order_code_to_a_parcel_of_bs_choosing(two
     parcel["status"] = "FULFILLED"
     node["id"] = ORDER
     node["fulfillments"] = [parcel]
-    b.saleor.answer = (
-        200,
-        {"Content-Type": "application/json"},
-        json.dumps(
-            {
-                "data": {
-                    "orders": {
-                        "pageInfo": {"hasNextPage": False, "endCursor": None},
-                        "edges": [{"node": node}],
-                    }
-                }
-            }
-        ).encode(),
-    )
+    b.saleor.answer = orders_answer(node)
 
     with b.follow_ups(execute=True):
         reconcile.reconcile(b.installation)

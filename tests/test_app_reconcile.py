@@ -15,7 +15,7 @@ from saleor_delivery_otp.app import reconcile
 from saleor_delivery_otp.app.models import ChannelConfiguration, Installation
 from saleor_delivery_otp.models import CodeScope, CodeStatus, DeliveryCode
 
-from .fake_saleor import FakeSaleor, running
+from .fake_saleor import FakeSaleor, orders_answer, running
 
 pytestmark = pytest.mark.django_db
 
@@ -48,18 +48,6 @@ def installation(saleor: FakeSaleor) -> Installation:
     return found
 
 
-def _orders(*nodes: dict[str, Any]) -> tuple[int, dict[str, str], bytes]:
-    document = {
-        "data": {
-            "orders": {
-                "pageInfo": {"hasNextPage": False, "endCursor": None},
-                "edges": [{"node": node} for node in nodes],
-            }
-        }
-    }
-    return 200, {"Content-Type": "application/json"}, json.dumps(document).encode()
-
-
 def _shipped_order(status: str = "FULFILLED") -> dict[str, Any]:
     """Order 2 as Saleor's orders query gives it: its lines and its parcel."""
     node = copy.deepcopy(_payload("order_created_customer")["order"])
@@ -78,7 +66,7 @@ def _codes(installation: Installation) -> list[DeliveryCode]:
 
 
 def test_an_order_whose_webhooks_were_lost_gets_its_code_once(installation, saleor):
-    saleor.answer = _orders(_shipped_order())
+    saleor.answer = orders_answer(_shipped_order())
 
     first = reconcile.reconcile(installation)
     again = reconcile.reconcile(installation)
@@ -100,10 +88,10 @@ def test_an_order_whose_webhooks_were_lost_gets_its_code_once(installation, sale
 
 
 def test_a_parcel_canceled_while_its_webhook_was_lost_is_revoked(installation, saleor):
-    saleor.answer = _orders(_shipped_order())
+    saleor.answer = orders_answer(_shipped_order())
     reconcile.reconcile(installation)
 
-    saleor.answer = _orders(_shipped_order(status="CANCELED"))
+    saleor.answer = orders_answer(_shipped_order(status="CANCELED"))
     reconcile.reconcile(installation)
 
     (code,) = DeliveryCode.objects.filter(channel=installation.channel("c-eur"))
@@ -112,7 +100,7 @@ def test_a_parcel_canceled_while_its_webhook_was_lost_is_revoked(installation, s
 
 def test_a_channel_with_codes_off_is_left_alone(installation, saleor):
     ChannelConfiguration.objects.update(active=False)
-    saleor.answer = _orders(_shipped_order())
+    saleor.answer = orders_answer(_shipped_order())
 
     outcome = reconcile.reconcile(installation)
 

@@ -22,7 +22,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from django.core.cache import cache
-from graphql_relay import from_global_id, to_global_id
+from graphql_relay import to_global_id
 
 from .. import constants as c
 from .. import flows, plugin_config
@@ -43,6 +43,7 @@ from ..ports import (
 )
 from . import saleor_api, saleor_tokens
 from .models import CHANNEL_SEPARATOR, ChannelConfiguration, Installation
+from .saleor_api import saleor_pk
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -162,7 +163,7 @@ class AppHost:
                 getattr(exc, "reason", type(exc).__name__),
             )
             return ANONYMOUS
-        user_id = installation.scoped_id(_pk(verified.user_id, "User"))
+        user_id = installation.scoped_id(saleor_pk(verified.user_id, "User"))
         if not user_id:
             return ANONYMOUS
         if not verified.is_staff:
@@ -211,7 +212,9 @@ class AppHost:
             try:
                 known = cache.get(key)
             except Exception as exc:  # the cache is an optimisation, never a gate
-                logger.warning("Delivery-code App: cache failed (%s).", type(exc))
+                logger.warning(
+                    "Delivery-code App: cache failed (%s).", type(exc).__name__
+                )
                 known = None
             if known is not None:
                 return Requestor(RequestorKind.APP, known[0], known[1])
@@ -226,7 +229,7 @@ class AppHost:
         if not isinstance(app, dict) or not isinstance(app.get("id"), str):
             return ANONYMOUS
         found = (
-            installation.scoped_id(_pk(app["id"], "App")),
+            installation.scoped_id(saleor_pk(app["id"], "App")),
             str(app.get("name") or ""),
         )
         if not found[0]:
@@ -235,7 +238,9 @@ class AppHost:
             try:
                 cache.set(key, found, ttl)
             except Exception as exc:
-                logger.warning("Delivery-code App: cache failed (%s).", type(exc))
+                logger.warning(
+                    "Delivery-code App: cache failed (%s).", type(exc).__name__
+                )
         return Requestor(RequestorKind.APP, found[0], found[1])
 
     def order(self, order_id: uuid.UUID) -> OrderFacts | None:
@@ -260,7 +265,9 @@ class AppHost:
             id=order_id,
             channel=installation.channel(str((order.get("channel") or {})["slug"])),
             email=str(order.get("userEmail") or ""),
-            user_id=installation.scoped_id(_pk(user["id"], "User")) if user else None,
+            user_id=installation.scoped_id(saleor_pk(user["id"], "User"))
+            if user
+            else None,
             number=str(order.get("number") or ""),
         )
 
@@ -450,16 +457,6 @@ def held_elsewhere(installation: Installation, order_id: uuid.UUID | str) -> boo
             installation.public_id,
         )
     return foreign
-
-
-def _pk(global_id: str, type_name: str) -> str:
-    """The database id inside one of Saleor's global IDs, as the plugin names
-    users and apps (``"7"``, not ``"VXNlcjo3"``); "" if it is not one."""
-    try:
-        found_type, pk = from_global_id(global_id)
-    except Exception:
-        return ""
-    return pk if found_type == type_name else ""
 
 
 def scoped(installation: Installation, data: OrderData | ParcelData) -> Any:

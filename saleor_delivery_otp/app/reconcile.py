@@ -35,8 +35,9 @@ from .. import flows
 from ..models import DeliveryCode
 from ..ports import OrderData, ParcelData
 from . import mail, payloads, saleor_api, subscriptions
-from .host import AppHost, _pk, held_elsewhere, scoped
+from .host import AppHost, held_elsewhere, scoped
 from .models import Installation
+from .saleor_api import saleor_pk
 
 logger = logging.getLogger(__name__)
 
@@ -145,7 +146,7 @@ def reconcile(installation: Installation, *, now: datetime | None = None) -> Out
 
 def _envelope(installation: Installation, typename: str, **body: Any) -> dict:
     """A webhook payload's shape, for the webhooks' readers."""
-    recipient = to_global_id("App", _pk(installation.saleor_app_id, "App"))
+    recipient = to_global_id("App", saleor_pk(installation.saleor_app_id, "App"))
     return {"__typename": typename, "recipient": {"id": recipient}, **body}
 
 

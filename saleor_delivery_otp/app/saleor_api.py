@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+from graphql_relay import from_global_id
 
 logger = logging.getLogger(__name__)
 
@@ -188,3 +189,13 @@ def fetch_app(api_url: str, token: str) -> SaleorApp:
     if identifier is not None and not isinstance(identifier, str):
         raise SaleorUnavailable("the answer's app identifier is not a string")
     return SaleorApp(id=app_id, identifier=identifier)
+
+
+def saleor_pk(global_id: str, type_name: str) -> str:
+    """The database id inside one of Saleor's global IDs, as the plugin names
+    users and apps (``"7"``, not ``"VXNlcjo3"``); "" if it is not one."""
+    try:
+        found_type, pk = from_global_id(global_id)
+    except Exception:
+        return ""
+    return pk if found_type == type_name else ""

@@ -30,8 +30,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from . import payloads, reconcile, saleor_api, signatures
-from .host import _pk
 from .models import Installation
+from .saleor_api import saleor_pk
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +78,9 @@ def webhook_view(request: HttpRequest) -> JsonResponse:
         return _answer(401, "bad-signature")
     try:
         payload = json.loads(body)
-        if payloads.recipient_id(payload) != _pk(installation.saleor_app_id, "App"):
+        if payloads.recipient_id(payload) != saleor_pk(
+            installation.saleor_app_id, "App"
+        ):
             return _answer(401, "other-recipient")
         event = str(request.headers.get("Saleor-Event") or "").upper()
         if event == APP_DELETED:
@@ -125,7 +127,7 @@ def _app_deleted(installation: Installation, payload: object) -> JsonResponse:
     """The shop removed the App: the installation is marked deleted (its token
     no longer works); codes and configuration stay, so that a re-installation
     on the same Saleor finds them (docs/app.md, Uninstall)."""
-    if payloads.deleted_app_id(payload) != _pk(installation.saleor_app_id, "App"):
+    if payloads.deleted_app_id(payload) != saleor_pk(installation.saleor_app_id, "App"):
         return _answer(200, "ignored")
     # A signed body is no proof (another app may have Saleor sign one): only a
     # token Saleor no longer accepts is.

@@ -46,6 +46,7 @@ from graphql_relay import from_global_id
 from ...ports import Requestor, RequestorKind
 from .. import saleor_api, saleor_tokens
 from ..models import Installation
+from ..saleor_api import saleor_pk
 
 logger = logging.getLogger(__name__)
 
@@ -165,13 +166,10 @@ def staff_channels(installation: Installation, token: str) -> frozenset[str] | N
 def user_pk(global_id: str) -> str:
     """The user's database id in Saleor's global ID (``VXNlcjo1`` -> ``5``), as
     the plugin names staff in the audit trail."""
-    try:
-        type_name, pk = from_global_id(global_id)
-    except Exception:
-        type_name, pk = "", ""
-    if type_name != "User" or not pk:
+    pk = saleor_pk(global_id, "User")
+    if not pk:
         raise Refused(401, NOT_SIGNED_IN, "claim-user")
-    return str(pk)
+    return pk
 
 
 def order_uuid(value: object) -> uuid.UUID:
