@@ -804,7 +804,10 @@ def _failures(lookup: Lookup, record: DeliveryCode | None) -> Any:
     attempts = VerificationAttempt.objects.filter(accepted=False)
     if record is not None:
         return attempts.filter(delivery_code=record)
-    return attempts.filter(lookup=lookup.key)
+    # An unknown parcel counts its own refusals only: a real parcel of another
+    # channel (or Saleor installation) under the same tracking number keeps its
+    # attempts to itself.
+    return attempts.filter(lookup=lookup.key, delivery_code__isnull=True)
 
 
 _VERDICT_FIELDS = ("attempts", "status", "verified_at", "verified_by", "updated_at")
@@ -841,11 +844,17 @@ _EXPIRE_CTE = (
     f", expired AS (UPDATE {DeliveryCode._meta.db_table} "  # noqa: S608
     "SET status = %s, updated_at = %s WHERE id = %s)"
 )
+# A parcel's refusals: a code's by its id; an unknown parcel's by its name, and
+# only its own (not those of a real parcel of another channel under that name).
+_COUNTED = {
+    True: "delivery_code_id = %s",
+    False: "lookup = %s AND delivery_code_id IS NULL",
+}
 _REFUSAL_SQL = {
     (by_code, expire): (
         f"WITH logged AS ({_INSERT_ATTEMPT}){_EXPIRE_CTE if expire else ''} "  # noqa: S608
         f"SELECT count(*) FROM {VerificationAttempt._meta.db_table} "
-        f"WHERE {'delivery_code_id' if by_code else 'lookup'} = %s AND NOT accepted"
+        f"WHERE {_COUNTED[by_code]} AND NOT accepted"
     )
     for by_code in (True, False)
     for expire in (True, False)

@@ -566,3 +566,34 @@ def test_regenerating_is_held_to_a_cooldown_and_a_daily_cap(parcels, limits):
     ]
     # At 0, 1, 2, 3 and 4 minutes, then once the first has left the 24 hours.
     assert DeliveryCode.objects.filter(status=CodeStatus.SUPERSEDED).count() == 6
+
+
+def test_an_unknown_parcel_elsewhere_never_counts_a_real_parcels_failures(
+    limits, verdict_path
+):
+    """Tracking numbers are the carrier's, not the shop's: a courier of another
+    channel (or another Saleor, in the App) asking for a parcel of this one by its
+    tracking number must not watch this parcel's wrong attempts fall from its own
+    attempts left."""
+    record = service.issue_for_parcel(
+        uuid.uuid4(), 5, channel="a:eu", tracking_number="TRK-SHARED", limits=limits
+    ).record
+    here = Actor(ActorKind.APP, "a:17")
+    elsewhere = Actor(ActorKind.APP, "b:17")
+    shared = Lookup(tracking_number="TRK-SHARED")
+    code = service.open_code(record)
+
+    before = service.verify(
+        shared, wrong_code(code), elsewhere, channels=("b:eu",), limits=limits
+    )
+    for _ in range(2):
+        service.verify(
+            shared, wrong_code(code), here, channels=("a:eu",), limits=limits
+        )
+    after = service.verify(
+        shared, wrong_code(code), elsewhere, channels=("b:eu",), limits=limits
+    )
+
+    assert before.attempts_left - after.attempts_left == 1
+    record.refresh_from_db()
+    assert record.attempts == 2
